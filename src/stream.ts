@@ -1,0 +1,109 @@
+import { reportInternalError } from './internal-errors.js';
+import type { RequestRecorder } from './recorder.js';
+import type { OutputChunkPredicate, ResponseModelExtractor, UsageExtractor } from './shapes.js';
+
+export interface ChunkHandlers {
+  readonly isOutputChunk: OutputChunkPredicate;
+  readonly extractUsage: UsageExtractor;
+  readonly extractResponseModel: ResponseModelExtractor;
+  /** True to keep a chunk from the consumer: one the instrumentation itself asked the server for. */
+  readonly withhold?: ((chunk: unknown) => boolean) | undefined;
+  /** The request's abort signal: a stream that ends while it is aborted was cancelled. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * An async iterator that hands the consumer exactly the source's chunks, errors and end,
+ * while the recorder watches them. The source iterator is opened when the consumer starts
+ * iterating, not before, so a stream that is never iterated is never touched.
+ */
+export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
+  private source: AsyncIterator<T> | undefined;
+
+  constructor(
+    private readonly open: () => AsyncIterator<T>,
+    private readonly recorder: RequestRecorder,
+    private readonly handlers: ChunkHandlers,
+  ) {
+    recorder.watch(this);
+  }
+
+  [Symbol.asyncIterator](): this {
+    this.opened();
+    return this;
+  }
+
+  next(...args: [] | [unknown]): Promise<IteratorResult<T>> {
+    let pending: Promise<IteratorResult<T>> | IteratorResult<T>;
+    try {
+      pending = this.opened().next(...args);
+    } catch (error) {
+      this.recorder.fail(error, this.handlers.signal);
+      throw error;
+    }
+    return Promise.resolve(pending).then(this.onResult, this.onError);
+  }
+
+  return(value?: unknown): Promise<IteratorResult<T>> {
+    this.recorder.cancel();
+    const source = this.opened();
+    if (typeof source.return !== 'function') {
+      return Promise.resolve({ done: true, value: value as T });
+    }
+    return Promise.resolve(source.return(value));
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.recorder.cancel();
+    const source = this.opened();
+    if (typeof source.throw !== 'function') return Promise.reject(error);
+    return Promise.resolve(source.throw(error));
+  }
+
+  private opened(): AsyncIterator<T> {
+    if (this.source === undefined) {
+      try {
+        this.source = this.open();
+      } catch (error) {
+        this.recorder.fail(error, this.handlers.signal);
+        throw error;
+      }
+    }
+    return this.source;
+  }
+
+  private readonly onResult = (result: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+    if (result.done) {
+      if (this.handlers.signal?.aborted === true) this.recorder.cancel();
+      else this.recorder.end();
+      return result;
+    }
+    const chunk: unknown = result.value;
+    let withheld = false;
+    try {
+      this.observe(chunk);
+      withheld = this.handlers.withhold?.(chunk) === true;
+    } catch (error) {
+      reportInternalError('stream chunk', error);
+    }
+    return withheld ? this.next() : result;
+  };
+
+  private readonly onError = (error: unknown): never => {
+    this.recorder.fail(error, this.handlers.signal);
+    throw error;
+  };
+
+  private observe(chunk: unknown): void {
+    const { recorder, handlers } = this;
+    if (recorder.ended) return;
+    if (handlers.isOutputChunk(chunk)) recorder.output();
+    else recorder.touch();
+    const usage = handlers.extractUsage(chunk);
+    if (usage !== undefined) recorder.setUsage(usage);
+    if (!recorder.hasResponseModel) {
+      const model = handlers.extractResponseModel(chunk);
+      if (model !== undefined) recorder.setResponseModel(model);
+    }
+  }
+}
