@@ -75,9 +75,11 @@ interface ClientInfo {
   readonly port?: number;
   /** `host` and `host:port`, for the stream-usage host list. */
   readonly hostKeys: readonly string[];
+  /** `host:port`: a refusal of stream_options is remembered per server, not per machine. */
+  readonly server?: string;
 }
 
-/** Hosts that answered an injected `stream_options` with a 400: never injected again. */
+/** Servers (`host:port`) that refused an injected `stream_options`: never asked again. */
 const rejectsStreamOptions = new Set<string>();
 
 function clientInfo(client: unknown, config: Config): ClientInfo {
@@ -91,7 +93,7 @@ function clientInfo(client: unknown, config: Config): ClientInfo {
     const host = url.hostname;
     const provider =
       PROVIDER_BY_HOST[host] ?? (host.endsWith(AZURE_HOST_SUFFIX) ? PROVIDER.azureOpenai : config.providerName);
-    info = { provider, address: host, port, hostKeys: [host, `${host}:${port}`] };
+    info = { provider, address: host, port, hostKeys: [host, `${host}:${port}`], server: `${host}:${port}` };
   } catch {
     // No usable base URL: record without server attributes.
   }
@@ -100,7 +102,7 @@ function clientInfo(client: unknown, config: Config): ClientInfo {
 }
 
 function injectsStreamUsage(info: ClientInfo, config: Config): boolean {
-  if (config.streamUsage === 'never' || info.hostKeys.some((key) => rejectsStreamOptions.has(key))) return false;
+  if (config.streamUsage === 'never' || (info.server !== undefined && rejectsStreamOptions.has(info.server))) return false;
   if (config.streamUsage === 'always') return true;
   return info.hostKeys.some((key) => key === OPENAI_HOST || config.streamUsageHosts.has(key));
 }
@@ -118,20 +120,31 @@ class OpenAICall {
     readonly recorder: RequestRecorder,
     readonly args: unknown[],
     readonly stream: boolean,
-    readonly injected: boolean,
+    public injected: boolean,
     readonly info: ClientInfo,
     readonly signal: AbortSignal | undefined,
+    /** Sends the request again exactly as the caller made it. */
+    readonly resend: () => unknown,
   ) {}
 
   fail(error: unknown, signal = this.signal): void {
-    if (this.injected && isObject(error) && error.status === 400 && /stream_options/i.test(String(error.message))) {
-      for (const key of this.info.hostKeys) rejectsStreamOptions.add(key);
-      diag.warn(
-        `otel-inference: ${this.info.address ?? 'the server'} rejected stream_options.include_usage; ` +
-          'no longer asking it for stream usage. Remove it from OTEL_INFERENCE_STREAM_USAGE_HOSTS.',
-      );
-    }
     this.recorder.fail(error, signal);
+  }
+
+  /**
+   * True when the server refused the `stream_options` we added. The host is then never asked
+   * again, and the caller must get the answer to the request exactly as they made it.
+   */
+  refusedStreamOptions(error: unknown): boolean {
+    if (!this.injected || !isObject(error) || (error.status !== 400 && error.status !== 422)) return false;
+    if (!/stream_options|include_usage/i.test(String(error.message))) return false;
+    if (this.info.server !== undefined) rejectsStreamOptions.add(this.info.server);
+    diag.warn(
+      `otel-inference: ${this.info.address ?? 'the server'} rejected stream_options.include_usage; ` +
+        'the request was sent again without it and this host is no longer asked for stream usage.',
+    );
+    this.injected = false;
+    return true;
   }
 
   /** The call's value arrived: a stream to watch, or a response to read usage from. */
@@ -183,7 +196,13 @@ class OpenAICall {
   }
 }
 
-function beginCall(resource: unknown, args: unknown[], endpoint: Endpoint, config: Config): OpenAICall | undefined {
+function beginCall(
+  resource: unknown,
+  args: unknown[],
+  endpoint: Endpoint,
+  config: Config,
+  original: AnyFunction,
+): OpenAICall | undefined {
   const body = args[0];
   if (!isObject(body)) return undefined;
   const info = clientInfo(isObject(resource) ? resource._client : undefined, config);
@@ -217,7 +236,7 @@ function beginCall(resource: unknown, args: unknown[], endpoint: Endpoint, confi
     stream,
   );
   if (recorder === undefined) return undefined;
-  return new OpenAICall(recorder, callArgs, stream, injected, info, signal);
+  return new OpenAICall(recorder, callArgs, stream, injected, info, signal, () => original.apply(resource, args));
 }
 
 /**
@@ -226,6 +245,15 @@ function beginCall(resource: unknown, args: unknown[], endpoint: Endpoint, confi
  * we see the parsed value only when the caller's own parse produces it.
  */
 function observeAPIPromise(promise: Obj, call: OpenAICall): void {
+  if (call.injected) {
+    // The APIPromise reads `responsePromise` when it parses, so swapping it here, before the
+    // caller can touch the promise, lets a refused `stream_options` be retried unseen.
+    promise.responsePromise = (promise.responsePromise as Promise<unknown>).then(undefined, (error: unknown) => {
+      if (!call.refusedStreamOptions(error)) throw error;
+      const resent = call.resend();
+      return isObject(resent) && isThenable(resent.responsePromise) ? resent.responsePromise : resent;
+    });
+  }
   const parse = promise.parseResponse as AnyFunction;
   let parseStarted = false;
   promise.parseResponse = function (this: unknown, ...args: unknown[]): unknown {
@@ -282,7 +310,7 @@ function wrapCreate(original: AnyFunction, endpoint: Endpoint, config: Config): 
   const create = function (this: unknown, ...args: unknown[]): unknown {
     let call: OpenAICall | undefined;
     try {
-      call = beginCall(this, args, endpoint, config);
+      call = beginCall(this, args, endpoint, config, original);
     } catch (error) {
       reportInternalError('openai request', error);
     }
@@ -313,16 +341,19 @@ function at(root: unknown, path: readonly string[]): unknown {
   return value;
 }
 
-/** The OpenAI class from a module namespace, a CJS export, the class itself or a client. */
+/**
+ * The OpenAI class from a module namespace, a CJS export, the class itself or a client.
+ * openai's CJS export is a callable shim whose `OpenAI` / `default` properties are the class.
+ */
 function clientClass(target: unknown): unknown {
-  if (typeof target === 'function') return target;
   if (!isObject(target)) return undefined;
+  if (typeof target === 'function' && isObject(target.Chat)) return target;
   for (const key of ['OpenAI', 'default']) {
     const value = target[key];
-    if (typeof value === 'function') return value;
+    if (typeof value === 'function' && isObject((value as unknown as Obj).Chat)) return value;
     if (isObject(value) && typeof value.OpenAI === 'function') return value.OpenAI;
   }
-  return undefined;
+  return typeof target === 'function' ? target : undefined;
 }
 
 function resourcePrototypes(target: unknown): Map<Obj, Endpoint> {

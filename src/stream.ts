@@ -8,7 +8,7 @@ export interface ChunkHandlers {
   readonly extractResponseModel: ResponseModelExtractor;
   /** True to keep a chunk from the consumer: one the instrumentation itself asked the server for. */
   readonly withhold?: ((chunk: unknown) => boolean) | undefined;
-  /** The request's abort signal: a stream that ends while it is aborted was cancelled. */
+  /** The request's abort signal: a stream that ends quietly while it is aborted was cancelled. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -90,7 +90,9 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
   };
 
   private readonly onError = (error: unknown): never => {
-    this.recorder.fail(error, this.handlers.signal);
+    // Only the error decides here: the openai client aborts its own controller on the way
+    // out of a failed stream, so an aborted signal says nothing about who ended it.
+    this.recorder.fail(error);
     throw error;
   };
 

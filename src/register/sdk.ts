@@ -1,0 +1,135 @@
+/**
+ * The MeterProvider started by the register entry: resource from the OpenTelemetry
+ * resource detectors, readers for OTEL_METRICS_EXPORTER, exporters configured by their
+ * own OTEL_EXPORTER_OTLP_* handling.
+ */
+import { createRequire } from 'node:module';
+import { ExportResultCode, setGlobalErrorHandler, type ExportResult } from '@opentelemetry/core';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  serviceInstanceIdDetector,
+  type Resource,
+} from '@opentelemetry/resources';
+import {
+  ConsoleMetricExporter,
+  MeterProvider,
+  MetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { diag } from '@opentelemetry/api';
+import type { RegisterConfig } from './config.js';
+import type { RegisterDiagLogger } from './diag.js';
+import { CollectorNamingPrometheusExporter } from './prometheus.js';
+
+declare const __filename: string | undefined;
+/** Loads CommonJS packages lazily (the grpc exporter pulls in @grpc/grpc-js only when asked for). */
+const localRequire = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+
+/** A pull reader for in-process code (the demo's live summary): `collect()` returns the SDK's data. */
+export class InProcessMetricReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+/** Passes everything through; tells the diag logger when an export succeeds (ending a failure streak). */
+class ObservedExporter implements PushMetricExporter {
+  selectAggregationTemporality?: PushMetricExporter['selectAggregationTemporality'];
+  selectAggregation?: PushMetricExporter['selectAggregation'];
+
+  constructor(
+    private readonly inner: PushMetricExporter,
+    private readonly logger: RegisterDiagLogger,
+  ) {
+    if (inner.selectAggregationTemporality) this.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
+    if (inner.selectAggregation) this.selectAggregation = inner.selectAggregation.bind(inner);
+  }
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.inner.export(metrics, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) this.logger.exportSucceeded();
+      resultCallback(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}
+
+function otlpExporter(config: RegisterConfig): PushMetricExporter {
+  // Each exporter reads OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION
+  // and OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
+  switch (config.otlpProtocol) {
+    case 'http/json':
+      return new (localRequire('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
+    case 'grpc':
+      return new (localRequire('@opentelemetry/exporter-metrics-otlp-grpc') as typeof import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
+    default:
+      return new (localRequire('@opentelemetry/exporter-metrics-otlp-proto') as typeof import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+  }
+}
+
+export function buildResource(): Resource {
+  // Later detectors win: OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME (envDetector) override the
+  // random service.instance.id, so a user-set service.instance.id is kept.
+  const detected = detectResources({
+    detectors: [serviceInstanceIdDetector, hostDetector, osDetector, processDetector, envDetector],
+  });
+  return defaultResource().merge(detected);
+}
+
+export interface StartedSdk {
+  meterProvider: MeterProvider;
+  inProcessReader: InProcessMetricReader | undefined;
+}
+
+export function startSdk(config: RegisterConfig, logger: RegisterDiagLogger): StartedSdk {
+  // The periodic reader reports failed exports to the global error handler: one line per streak.
+  setGlobalErrorHandler((error) => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/export/i.test(message)) logger.exportFailed(message);
+    else diag.error(message);
+  });
+
+  const readers: MetricReader[] = [];
+  for (const name of config.exporters) {
+    try {
+      if (name === 'prometheus') {
+        // The exporter's MetricReader comes from its own (pinned) copy of sdk-metrics: same shape.
+        readers.push(
+          new CollectorNamingPrometheusExporter({
+            host: config.prometheusHost,
+            port: config.prometheusPort,
+          }) as unknown as MetricReader,
+        );
+        continue;
+      }
+      const exporter = name === 'console' ? new ConsoleMetricExporter() : otlpExporter(config);
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new ObservedExporter(exporter, logger),
+          exportIntervalMillis: config.exportIntervalMillis,
+          exportTimeoutMillis: config.exportTimeoutMillis,
+        }),
+      );
+    } catch (error) {
+      diag.error(`could not start the ${name} metrics exporter: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const inProcessReader = config.inProcessReader ? new InProcessMetricReader() : undefined;
+  if (inProcessReader) readers.push(inProcessReader);
+
+  const meterProvider = new MeterProvider({ resource: buildResource(), readers });
+  return { meterProvider, inProcessReader };
+}
