@@ -1,0 +1,523 @@
+/**
+ * Generator for the "Inference overview" Grafana dashboard
+ * (grafana/dashboards/inference-overview.json), built with Grafana's Foundation SDK
+ * (@grafana/grafana-foundation-sdk 11.6.0-cogv0.0.x, the schema of the grafana/grafana:11.6
+ * image pinned in docker-compose.yml).
+ *
+ *   npm run dashboard                          # regenerate the JSON
+ *   npx tsx grafana/dashboard.ts --check       # exit 1 when the committed JSON is stale
+ *
+ * Query rules (checked by test/pipeline/*.test.ts):
+ * - every selector carries the dashboard filters (FILTER / HTTP_FILTER below);
+ * - quantiles: histogram_quantile(q, sum by (le, ...) (rate(x_bucket[$__rate_interval])));
+ * - means: sum(rate(x_sum)) / (sum(rate(x_count)) > 0); ratios divide by `(... > 0)`;
+ * - latency panels use successful calls only (inference_outcome="success") for the
+ *   duration histogram; TTFT / per-chunk histograms have no outcome label.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
+import {
+  DashboardBuilder,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableHide,
+  VariableRefresh,
+  VariableSort,
+  DashboardCursorSync,
+  type Dashboard,
+  type DataSourceRef,
+  type Panel,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { BigValueColorMode, BigValueGraphMode, ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
+import { PanelBuilder as HeatmapPanelBuilder, YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
+import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+
+/** UID of the provisioned data source (grafana/provisioning/datasources/prometheus.yml). */
+export const DATASOURCE_UID = 'otel-inference-prometheus';
+export const DASHBOARD_UID = 'otel-inference-overview';
+export const OUTPUT_PATH = join(dirname(fileURLToPath(import.meta.url)), 'dashboards', 'inference-overview.json');
+
+const DS: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+
+/** Filters every inference (gen_ai_* / inference_*) selector carries. */
+export const FILTER =
+  'job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", gen_ai_operation_name=~"$operation", gen_ai_request_stream=~"$stream"';
+/** instrumentation-http metrics have no gen_ai_* labels: service and instance only. */
+export const HTTP_FILTER = 'job=~"$job", instance=~"$instance"';
+
+const RATE = '$__rate_interval';
+
+const M = {
+  duration: 'gen_ai_client_operation_duration_seconds',
+  ttft: 'gen_ai_client_operation_time_to_first_chunk_seconds',
+  perChunk: 'gen_ai_client_operation_time_per_output_chunk_seconds',
+  tokens: 'gen_ai_client_token_usage',
+  requests: 'inference_requests_total',
+  active: 'inference_requests_active',
+  tps: 'inference_output_tokens_per_second',
+  httpServer: 'http_server_request_duration_seconds',
+  httpClient: 'http_client_request_duration_seconds',
+} as const;
+
+// ---------------------------------------------------------------- PromQL helpers
+
+function sel(metric: string, extra = '', filter = FILTER): string {
+  return `${metric}{${filter}${extra ? `, ${extra}` : ''}}`;
+}
+
+function by(labels: string[]): string {
+  return labels.length ? ` by (${labels.join(', ')}) ` : '';
+}
+
+/** histogram_quantile over bucket rates summed by le (+ grouping labels). */
+function quantile(q: number, hist: string, opts: { extra?: string; groupBy?: string[]; filter?: string } = {}): string {
+  const labels = ['le', ...(opts.groupBy ?? [])];
+  return `histogram_quantile(${q}, sum by (${labels.join(', ')}) (rate(${sel(`${hist}_bucket`, opts.extra, opts.filter)}[${RATE}])))`;
+}
+
+/** Mean of a histogram: sum(rate(_sum)) / (sum(rate(_count)) > 0). */
+function mean(hist: string, opts: { extra?: string; groupBy?: string[]; filter?: string } = {}): string {
+  const g = by(opts.groupBy ?? []);
+  return (
+    `sum${g}(rate(${sel(`${hist}_sum`, opts.extra, opts.filter)}[${RATE}]))` +
+    ` / (sum${g}(rate(${sel(`${hist}_count`, opts.extra, opts.filter)}[${RATE}])) > 0)`
+  );
+}
+
+/** Share of observations <= a bucket boundary. */
+function underThreshold(hist: string, le: string, extra = '', window = RATE): string {
+  const x = extra ? `, ${extra}` : '';
+  return (
+    `sum(rate(${sel(`${hist}_bucket`, `le="${le}"${x}`)}[${window}]))` +
+    ` / (sum(rate(${sel(`${hist}_count`, extra)}[${window}])) > 0)`
+  );
+}
+
+/** errors / all requests; 0 (not empty) when there is traffic but no error. */
+function errorRatio(groupBy: string[] = []): string {
+  const g = by(groupBy);
+  const all = `sum${g}(rate(${sel(M.requests)}[${RATE}]))`;
+  return `(sum${g}(rate(${sel(M.requests, 'inference_outcome="error"')}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
+}
+
+function q(expr: string, legend: string, refId: string): DataqueryBuilder {
+  return new DataqueryBuilder().datasource(DS).expr(expr).legendFormat(legend).refId(refId);
+}
+
+const QUANTILES: Array<[number, string]> = [
+  [0.5, 'p50'],
+  [0.95, 'p95'],
+  [0.99, 'p99'],
+];
+
+/** p50/p95/p99 + mean targets of one latency histogram. */
+function latencyTargets(hist: string, extra = ''): DataqueryBuilder[] {
+  const targets = QUANTILES.map(([qq, name], i) => q(quantile(qq, hist, { extra }), name, String.fromCharCode(65 + i)));
+  targets.push(q(mean(hist, { extra }), 'mean', 'D'));
+  return targets;
+}
+
+// ---------------------------------------------------------------- panel helpers
+
+type AnyPanelBuilder = cog.Builder<Panel>;
+
+let nextId = 1;
+
+function timeseries(title: string, description: string, unit: string, targets: DataqueryBuilder[], w = 12, h = 8): AnyPanelBuilder {
+  return new TimeseriesPanelBuilder()
+    .id(nextId++)
+    .title(title)
+    .description(description)
+    .datasource(DS)
+    .unit(unit)
+    .min(0)
+    .span(w)
+    .height(h)
+    .lineWidth(1)
+    .fillOpacity(10)
+    .targets(targets);
+}
+
+function stat(
+  title: string,
+  description: string,
+  unit: string,
+  expr: string,
+  opts: { decimals?: number; noValue?: string; thresholds?: Array<[number | null, string]> } = {},
+): AnyPanelBuilder {
+  const steps = (opts.thresholds ?? [[null, 'green']]).map(([value, color]) => ({ value, color }));
+  const b = new StatPanelBuilder()
+    .id(nextId++)
+    .title(title)
+    .description(description)
+    .datasource(DS)
+    .unit(unit)
+    .span(4)
+    .height(4)
+    .graphMode(BigValueGraphMode.Area)
+    .colorMode(BigValueColorMode.Value)
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
+    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(steps))
+    .targets([q(expr, title, 'A')]);
+  if (opts.decimals !== undefined) b.decimals(opts.decimals);
+  if (opts.noValue !== undefined) b.noValue(opts.noValue);
+  return b;
+}
+
+function heatmap(title: string, description: string, hist: string, extra = ''): AnyPanelBuilder {
+  const target = new DataqueryBuilder()
+    .datasource(DS)
+    .expr(`sum by (le) (increase(${sel(`${hist}_bucket`, extra)}[${RATE}]))`)
+    .format(PromQueryFormat.Heatmap)
+    .legendFormat('{{le}}')
+    .refId('A');
+  return new HeatmapPanelBuilder()
+    .id(nextId++)
+    .title(title)
+    .description(description)
+    .datasource(DS)
+    .span(8)
+    .height(8)
+    .calculate(false)
+    .yAxis(new YAxisConfigBuilder().unit('s'))
+    .targets([target]);
+}
+
+function row(title: string): RowBuilder {
+  return new RowBuilder(title).id(nextId++);
+}
+
+// ---------------------------------------------------------------- variables
+
+function labelVariable(name: string, label: string, query: string): QueryVariableBuilder {
+  return new QueryVariableBuilder(name)
+    .label(label)
+    .datasource(DS)
+    .query(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    // `.*` (not the list of values) so series without the label still match.
+    .allValue('.*')
+    .current({ selected: true, text: ['All'], value: ['$__all'] });
+}
+
+const DURATION_COUNT = `${M.duration}_count`;
+
+function variables(): Array<cog.Builder<import('@grafana/grafana-foundation-sdk/dashboard').VariableModel>> {
+  return [
+    new DatasourceVariableBuilder('datasource')
+      .label('Data source')
+      .type('prometheus')
+      .current({ selected: true, text: 'Prometheus', value: DATASOURCE_UID })
+      .hide(VariableHide.DontHide),
+    labelVariable(
+      'job',
+      'Service (job)',
+      `label_values({__name__=~"${DURATION_COUNT}|${M.httpServer}_count|${M.httpClient}_count"}, job)`,
+    ),
+    labelVariable(
+      'instance',
+      'Instance',
+      `label_values({__name__=~"${DURATION_COUNT}|${M.httpServer}_count|${M.httpClient}_count", job=~"$job"}, instance)`,
+    ),
+    labelVariable('provider', 'Provider', `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance"}, gen_ai_provider_name)`),
+    labelVariable(
+      'model',
+      'Model',
+      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider"}, gen_ai_request_model)`,
+    ),
+    labelVariable(
+      'operation',
+      'Operation',
+      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"}, gen_ai_operation_name)`,
+    ),
+    labelVariable(
+      'stream',
+      'Streaming',
+      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", gen_ai_operation_name=~"$operation"}, gen_ai_request_stream)`,
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------- dashboard
+
+export function buildDashboard(): Dashboard {
+  nextId = 1;
+  const ok = 'inference_outcome="success"';
+  const b = new DashboardBuilder('Inference overview')
+    .uid(DASHBOARD_UID)
+    .description(
+      'LLM / model-inference client metrics from otel-inference (OpenTelemetry GenAI semantic conventions) via the OpenTelemetry Collector and Prometheus.',
+    )
+    .tags(['otel-inference', 'genai', 'opentelemetry'])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh('30s')
+    .time({ from: 'now-1h', to: 'now' })
+    .timezone('browser')
+    .variables(variables());
+
+  // Overview tiles
+  b.withRow(row('Overview'));
+  b.withPanel(
+    stat('Requests/s', 'Finished inference requests per second (all outcomes).', 'reqps', `sum(rate(${sel(M.requests)}[${RATE}]))`, {
+      decimals: 2,
+      noValue: '0',
+    }),
+  );
+  b.withPanel(
+    stat('Error ratio', 'Share of finished requests with inference_outcome="error".', 'percentunit', errorRatio(), {
+      decimals: 2,
+      thresholds: [
+        [null, 'green'],
+        [0.01, 'orange'],
+        [0.05, 'red'],
+      ],
+    }),
+  );
+  b.withPanel(stat('Active requests', 'Requests in flight (inference.requests.active).', 'short', `sum(${sel(M.active)})`, { noValue: '0' }));
+  b.withPanel(
+    stat('TTFT p95', 'p95 time to first chunk (streaming calls). SLO: 1.28 s.', 's', quantile(0.95, M.ttft), {
+      thresholds: [
+        [null, 'green'],
+        [1.28, 'red'],
+      ],
+    }),
+  );
+  b.withPanel(stat('Time per output chunk p95', 'p95 time between output chunks after the first (streaming calls).', 's', quantile(0.95, M.perChunk)));
+  b.withPanel(
+    stat(
+      'Output tokens/s per request (p50)',
+      'Median per-request output speed (inference.output_tokens_per_second): half of the responses streamed faster than this.',
+      'short',
+      quantile(0.5, M.tps),
+      { decimals: 1 },
+    ),
+  );
+
+  // Latency
+  b.withRow(row('Latency'));
+  b.withPanel(
+    timeseries(
+      'Operation duration (successful calls)',
+      'gen_ai.client.operation.duration of successful calls: p50 / p95 / p99 and mean.',
+      's',
+      latencyTargets(M.duration, ok),
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries('Time to first chunk', 'gen_ai.client.operation.time_to_first_chunk: p50 / p95 / p99 and mean.', 's', latencyTargets(M.ttft), 8),
+  );
+  b.withPanel(
+    timeseries(
+      'Time per output chunk',
+      'gen_ai.client.operation.time_per_output_chunk: p50 / p95 / p99 and mean.',
+      's',
+      latencyTargets(M.perChunk),
+      8,
+    ),
+  );
+  b.withPanel(heatmap('Operation duration heatmap (successful calls)', 'Successful calls per duration bucket.', M.duration, ok));
+  b.withPanel(heatmap('Time to first chunk heatmap', 'Streaming calls per time-to-first-chunk bucket.', M.ttft));
+  b.withPanel(heatmap('Time per output chunk heatmap', 'Output chunks per inter-chunk-time bucket.', M.perChunk));
+  b.withPanel(
+    timeseries(
+      'Operation duration p95 by model (successful calls)',
+      'p95 per request model; each line is its own quantile (never added across models).',
+      's',
+      [q(quantile(0.95, M.duration, { extra: ok, groupBy: ['gen_ai_request_model'] }), '{{gen_ai_request_model}}', 'A')],
+      12,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Time to first chunk p95 by model',
+      'p95 time to first chunk per request model.',
+      's',
+      [q(quantile(0.95, M.ttft, { groupBy: ['gen_ai_request_model'] }), '{{gen_ai_request_model}}', 'A')],
+      12,
+    ),
+  );
+
+  // Throughput
+  b.withRow(row('Throughput'));
+  b.withPanel(
+    timeseries(
+      'Requests/s by outcome',
+      'inference.requests by inference_outcome (success, error, cancelled).',
+      'reqps',
+      [q(`sum by (inference_outcome) (rate(${sel(M.requests)}[${RATE}]))`, '{{inference_outcome}}', 'A')],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Tokens/s by token type',
+      'Token throughput: rate of gen_ai.client.token.usage sum by gen_ai.token.type (input / output).',
+      'short',
+      [q(`sum by (gen_ai_token_type) (rate(${sel(`${M.tokens}_sum`)}[${RATE}]))`, '{{gen_ai_token_type}}', 'A')],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Output tokens/s per request',
+      'Per-request output speed (inference.output_tokens_per_second): p50, p95 and mean.',
+      'short',
+      [
+        q(quantile(0.5, M.tps), 'p50', 'A'),
+        q(quantile(0.95, M.tps), 'p95', 'B'),
+        q(mean(M.tps), 'mean', 'C'),
+      ],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Requests/s by model',
+      'Finished requests per second per request model.',
+      'reqps',
+      [q(`sum by (gen_ai_request_model) (rate(${sel(M.requests)}[${RATE}]))`, '{{gen_ai_request_model}}', 'A')],
+      12,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Mean tokens per request by token type',
+      'Mean of gen_ai.client.token.usage per request: sum / count.',
+      'short',
+      [q(mean(M.tokens, { groupBy: ['gen_ai_token_type'] }), '{{gen_ai_token_type}}', 'A')],
+      12,
+    ),
+  );
+
+  // Errors
+  b.withRow(row('Errors'));
+  b.withPanel(
+    timeseries(
+      'Errors/s by error type',
+      'Failed requests per second by error.type (HTTP status such as 429, exception class, or timeout).',
+      'reqps',
+      [q(`sum by (error_type) (rate(${sel(M.requests, 'inference_outcome="error"')}[${RATE}]))`, '{{error_type}}', 'A')],
+      12,
+    ),
+  );
+  b.withPanel(
+    timeseries('Error ratio by model', 'errors / all finished requests per request model.', 'percentunit', [
+      q(errorRatio(['gen_ai_request_model']), '{{gen_ai_request_model}}', 'A'),
+    ]),
+  );
+
+  // Saturation
+  b.withRow(row('Saturation'));
+  b.withPanel(
+    timeseries('Active requests by model', 'inference.requests.active per request model.', 'short', [
+      q(`sum by (gen_ai_request_model) (${sel(M.active)})`, '{{gen_ai_request_model}}', 'A'),
+    ]),
+  );
+  b.withPanel(
+    timeseries('Active requests by instance', 'inference.requests.active per process (service.instance.id).', 'short', [
+      q(`sum by (instance) (${sel(M.active)})`, '{{instance}}', 'A'),
+    ]),
+  );
+
+  // SLO attainment
+  b.withRow(row('SLO attainment'));
+  b.withPanel(
+    stat(
+      'TTFT ≤ 1.28 s (time range)',
+      'Share of streamed responses whose first chunk arrived within 1.28 s over the selected time range (bucket le="1.28").',
+      'percentunit',
+      underThreshold(M.ttft, '1.28', '', '$__range'),
+      { decimals: 2, thresholds: [[null, 'red'], [0.95, 'green']] },
+    ),
+  );
+  b.withPanel(
+    stat(
+      'Duration ≤ 10.24 s (time range)',
+      'Share of successful calls that finished within 10.24 s over the selected time range (bucket le="10.24").',
+      'percentunit',
+      underThreshold(M.duration, '10.24', ok, '$__range'),
+      { decimals: 2, thresholds: [[null, 'red'], [0.99, 'green']] },
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'SLO attainment over time',
+      'Share of observations under the SLO bucket boundary: TTFT ≤ 1.28 s and successful-call duration ≤ 10.24 s.',
+      'percentunit',
+      [q(underThreshold(M.ttft, '1.28'), 'TTFT ≤ 1.28 s', 'A'), q(underThreshold(M.duration, '10.24', ok), 'duration ≤ 10.24 s', 'B')],
+      16,
+      4,
+    ),
+  );
+
+  // HTTP (instrumentation-http, stable semconv)
+  b.withRow(row('HTTP (instrumentation-http)'));
+  b.withPanel(
+    timeseries('HTTP server requests/s by status', 'http.server.request.duration count by http.response.status_code.', 'reqps', [
+      q(
+        `sum by (http_response_status_code) (rate(${sel(`${M.httpServer}_count`, '', HTTP_FILTER)}[${RATE}]))`,
+        '{{http_response_status_code}}',
+        'A',
+      ),
+    ], 6),
+  );
+  b.withPanel(
+    timeseries('HTTP server p95 by route', 'p95 of http.server.request.duration per http.route.', 's', [
+      q(quantile(0.95, M.httpServer, { groupBy: ['http_route'], filter: HTTP_FILTER }), '{{http_route}}', 'A'),
+    ], 6),
+  );
+  b.withPanel(
+    timeseries('HTTP client requests/s by status', 'http.client.request.duration count by http.response.status_code.', 'reqps', [
+      q(
+        `sum by (http_response_status_code) (rate(${sel(`${M.httpClient}_count`, '', HTTP_FILTER)}[${RATE}]))`,
+        '{{http_response_status_code}}',
+        'A',
+      ),
+    ], 6),
+  );
+  b.withPanel(
+    timeseries('HTTP client p95 by server', 'p95 of http.client.request.duration per server.address.', 's', [
+      q(quantile(0.95, M.httpClient, { groupBy: ['server_address'], filter: HTTP_FILTER }), '{{server_address}}', 'A'),
+    ], 6),
+  );
+
+  return b.build();
+}
+
+export function renderDashboard(): string {
+  return `${JSON.stringify(buildDashboard(), null, 2)}\n`;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (invokedDirectly) {
+  const json = renderDashboard();
+  if (process.argv.includes('--check')) {
+    let current = '';
+    try {
+      current = readFileSync(OUTPUT_PATH, 'utf8');
+    } catch {
+      // missing file counts as stale
+    }
+    if (current !== json) {
+      console.error(`${OUTPUT_PATH} is stale: run \`npm run dashboard\``);
+      process.exit(1);
+    }
+    console.log(`${OUTPUT_PATH} is up to date`);
+  } else {
+    writeFileSync(OUTPUT_PATH, json);
+    console.log(`wrote ${OUTPUT_PATH}`);
+  }
+}
