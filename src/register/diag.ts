@@ -81,7 +81,8 @@ export class RegisterDiagLogger implements DiagLogger {
     if (level > this.level) return;
     let text: string;
     try {
-      text = this.redact(format(...args));
+      // Messages of this package already name it.
+      text = this.redact(format(...args)).replace(/^otel-inference:\s*/, '');
     } catch {
       return;
     }
