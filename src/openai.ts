@@ -347,10 +347,10 @@ function at(root: unknown, path: readonly string[]): unknown {
  */
 function clientClass(target: unknown): unknown {
   if (!isObject(target)) return undefined;
-  if (typeof target === 'function' && isObject(target.Chat)) return target;
+  if (typeof target === 'function' && isObject(at(target, ['Chat']))) return target;
   for (const key of ['OpenAI', 'default']) {
     const value = target[key];
-    if (typeof value === 'function' && isObject((value as unknown as Obj).Chat)) return value;
+    if (typeof value === 'function' && isObject(at(value, ['Chat']))) return value;
     if (isObject(value) && typeof value.OpenAI === 'function') return value.OpenAI;
   }
   return typeof target === 'function' ? target : undefined;

@@ -267,8 +267,11 @@ describe('openai v6 features', () => {
     uninstall = instrumentOpenAI(OpenAIv6, { metrics: t.metrics, streamUsage: 'always' });
   });
 
-  const chat = (stream: boolean) =>
-    ({ model: 'llama', messages: [{ role: 'user' as const, content: 'hi' }], stream }) as const;
+  function chat(stream: true): { model: string; messages: Array<{ role: 'user'; content: string }>; stream: true };
+  function chat(stream: false): { model: string; messages: Array<{ role: 'user'; content: string }>; stream: false };
+  function chat(stream: boolean) {
+    return { model: 'llama', messages: [{ role: 'user' as const, content: 'hi' }], stream };
+  }
 
   it('.withResponse() gives data and the raw response', async () => {
     const openai = client(OpenAIv6, server.url);
