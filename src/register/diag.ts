@@ -10,6 +10,8 @@ import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 const PREFIX = 'otel-inference:';
 /** Bounded memory: at most this many distinct messages are remembered for de-duplication. */
 const MAX_REMEMBERED = 256;
+/** Configuration warnings name the variable: they are not export failures. */
+const CONFIG_MESSAGE = /\bOTEL_[A-Z_]+/;
 const EXPORT_RELATED = /export|OTLP|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|socket hang up/i;
 
 /** Header values from OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_METRICS_HEADERS (and their raw strings). */
@@ -87,7 +89,7 @@ export class RegisterDiagLogger implements DiagLogger {
       return;
     }
     const verbose = this.level >= DiagLogLevel.DEBUG;
-    if (!verbose && (exportFailure || EXPORT_RELATED.test(text))) {
+    if (!verbose && (exportFailure || (EXPORT_RELATED.test(text) && !CONFIG_MESSAGE.test(text)))) {
       // Retries and per-attempt details are below warn: not worth a line each.
       if (level > DiagLogLevel.WARN) return;
       this.exportFailing = true;

@@ -102,10 +102,29 @@ export async function startFakeOpenAI(): Promise<{ url: string; close(): Promise
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       let model = 'unknown';
+      let stream = false;
       try {
-        model = JSON.parse(body).model ?? model;
+        const parsed = JSON.parse(body);
+        model = parsed.model ?? model;
+        stream = parsed.stream === true;
       } catch {
         /* not JSON */
+      }
+      if (stream) {
+        res.setHeader('content-type', 'text/event-stream');
+        const chunk = (delta: object, usage?: object): string =>
+          `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model, choices: usage ? [] : [{ index: 0, delta, finish_reason: null }], ...(usage ? { usage } : {}) })}\n\n`;
+        let i = 0;
+        const words = ['he', 'll', 'o'];
+        const timer = setInterval(() => {
+          if (i < words.length) res.write(chunk({ content: words[i++] }));
+          else {
+            clearInterval(timer);
+            res.write(chunk({}, { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }));
+            res.end('data: [DONE]\n\n');
+          }
+        }, 20);
+        return;
       }
       res.setHeader('content-type', 'application/json');
       res.end(
