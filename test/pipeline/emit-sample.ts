@@ -16,6 +16,7 @@ import {
   AggregationType,
   MeterProvider,
   PeriodicExportingMetricReader,
+  type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -27,9 +28,9 @@ export async function emitSample(endpoint: string, serviceName = 'emit-sample'):
     exporter: new OTLPMetricExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/metrics` }),
     exportIntervalMillis: 60_000,
   });
-  const histogram = (name: string, boundaries: number[]) => ({
+  const histogram = (name: string, boundaries: number[]): ViewOptions => ({
     instrumentName: name,
-    aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries } },
+    aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM as const, options: { boundaries } },
   });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+
+import { DATASOURCE_UID, FILTER, HTTP_FILTER, buildDashboard, renderDashboard } from '../../grafana/dashboard.js';
+import { lintPromQL, metricReferences } from './promql-lint.js';
+import { read } from './tools.js';
+
+interface Target {
+  expr?: string;
+  refId?: string;
+  datasource?: { type?: string; uid?: string };
+}
+interface PanelJson {
+  id?: number;
+  type: string;
+  title?: string;
+  gridPos?: { x: number; y: number; w: number; h: number };
+  datasource?: { uid?: string };
+  targets?: Target[];
+  panels?: PanelJson[];
+}
+interface VariableJson {
+  name: string;
+  type: string;
+  query?: unknown;
+  allValue?: string;
+  current?: { value?: unknown };
+}
+
+const committed = read('grafana', 'dashboards', 'inference-overview.json');
+const dash = JSON.parse(committed) as { uid: string; title: string; schemaVersion: number; panels: PanelJson[]; templating: { list: VariableJson[] } };
+
+function allPanels(panels: PanelJson[]): PanelJson[] {
+  return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
+}
+const panels = allPanels(dash.panels);
+const queryPanels = panels.filter((p) => p.type !== 'row');
+const targets = queryPanels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title ?? '', t })));
+const variables = dash.templating.list;
+
+describe('Inference overview dashboard', () => {
+  it('committed JSON equals the generator output (run `npm run dashboard` when this fails)', () => {
+    expect(committed).toBe(renderDashboard());
+    expect(JSON.parse(committed)).toEqual(JSON.parse(JSON.stringify(buildDashboard())));
+  });
+
+  it('has the expected identity and schema basics', () => {
+    expect(dash.uid).toBe('otel-inference-overview');
+    expect(dash.title).toBe('Inference overview');
+    expect(typeof dash.schemaVersion).toBe('number');
+  });
+
+  it('has unique panel ids and sane grid positions', () => {
+    const ids = panels.map((p) => p.id);
+    expect(ids.every((id) => typeof id === 'number')).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of panels) {
+      expect(p.gridPos, p.title).toBeDefined();
+      const g = p.gridPos!;
+      expect(g.x + g.w, p.title).toBeLessThanOrEqual(24);
+      expect(g.w, p.title).toBeGreaterThan(0);
+      expect(g.h, p.title).toBeGreaterThan(0);
+    }
+    expect(['stat', 'timeseries', 'heatmap', 'row']).toEqual(expect.arrayContaining([...new Set(panels.map((p) => p.type))]));
+  });
+
+  it('every panel has queries; every target has an expr, a unique refId and the datasource uid', () => {
+    for (const p of queryPanels) {
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+      expect(p.datasource?.uid, p.title).toBe('${datasource}');
+      const refIds = (p.targets ?? []).map((t) => t.refId);
+      expect(new Set(refIds).size, p.title).toBe(refIds.length);
+    }
+    for (const { panel, t } of targets) {
+      expect(t.expr?.trim(), panel).toBeTruthy();
+      expect(t.refId, panel).toBeTruthy();
+      expect(t.datasource?.uid, panel).toBe('${datasource}');
+      expect(t.datasource?.type, panel).toBe('prometheus');
+    }
+  });
+
+  it('defines the filter variables; All matches series without the label', () => {
+    const names = variables.map((v) => v.name);
+    expect(names).toEqual(['datasource', 'job', 'instance', 'provider', 'model', 'operation', 'stream']);
+    const ds = variables.find((v) => v.name === 'datasource')!;
+    expect(ds.type).toBe('datasource');
+    expect(ds.query).toBe('prometheus');
+    expect(ds.current?.value).toBe(DATASOURCE_UID);
+    for (const v of variables.filter((x) => x.type === 'query')) {
+      expect(v.allValue, v.name).toBe('.*');
+      expect(String(v.query), v.name).toMatch(/^label_values\(/);
+    }
+  });
+
+  it('the provisioned data source has the uid the dashboard defaults to', () => {
+    const ds = read('grafana', 'provisioning', 'datasources', 'prometheus.yml');
+    expect(ds).toMatch(new RegExp(`^\\s*uid:\\s*${DATASOURCE_UID}\\s*$`, 'm'));
+  });
+
+  it('every variable referenced anywhere is defined', () => {
+    const defined = new Set(variables.map((v) => v.name));
+    const used = new Set<string>();
+    for (const m of committed.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
+      const name = m[1] as string;
+      if (!name.startsWith('__')) used.add(name);
+    }
+    expect([...used].filter((n) => !defined.has(n))).toEqual([]);
+    // and every filter variable is actually used by the queries
+    for (const n of defined) if (n !== 'datasource') expect(committed, n).toContain(`$${n}`);
+  });
+
+  it('every query respects the filter variables', () => {
+    const inferenceMatchers = FILTER.split(', ');
+    const httpMatchers = HTTP_FILTER.split(', ');
+    expect(inferenceMatchers).toHaveLength(6);
+    for (const { panel, t } of targets) {
+      const expr = t.expr ?? '';
+      const selectors = [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)?\{([^}]*)\}/g)];
+      expect(selectors.length, `${panel}: ${expr}`).toBeGreaterThan(0);
+      for (const s of selectors) {
+        const metric = s[1] ?? '';
+        const matchers = s[2] ?? '';
+        const wanted = metric.startsWith('http_') ? httpMatchers : inferenceMatchers;
+        expect(metric, `${panel}: selector without metric name`).toMatch(/^(gen_ai_|inference_|http_)/);
+        for (const w of wanted) expect(matchers, `${panel}: ${metric} lacks ${w}`).toContain(w);
+      }
+      // no bare metric names without a selector
+      for (const ref of metricReferences(expr)) {
+        expect(expr.slice(ref.index + ref.name.length).startsWith('{'), `${panel}: ${ref.name} has no selector`).toBe(true);
+      }
+      for (const w of expr.matchAll(/\[([^\]]+)\]/g)) expect(['$__rate_interval', '$__range'], panel).toContain(w[1]);
+    }
+  });
+
+  it('every query follows the PromQL rules (quantiles, means, ratios)', () => {
+    for (const { panel, t } of targets) expect(lintPromQL(t.expr ?? ''), `${panel}: ${t.expr}`).toEqual([]);
+  });
+
+  it('has the agreed stat tiles and rows', () => {
+    const stats = queryPanels.filter((p) => p.type === 'stat').map((p) => p.title);
+    expect(stats).toEqual(
+      expect.arrayContaining(['Requests/s', 'Error ratio', 'Active requests', 'TTFT p95', 'Time per output chunk p95', 'Output tokens/s per request (p50)']),
+    );
+    const rows = panels.filter((p) => p.type === 'row').map((p) => p.title);
+    expect(rows).toEqual(['Overview', 'Latency', 'Throughput', 'Errors', 'Saturation', 'SLO attainment', 'HTTP (instrumentation-http)']);
+    expect(queryPanels.filter((p) => p.type === 'heatmap').length).toBeGreaterThanOrEqual(3);
+    const exprs = targets.map(({ t }) => t.expr ?? '');
+    expect(exprs.some((e) => e.includes('le="1.28"'))).toBe(true);
+    expect(exprs.some((e) => e.includes('le="10.24"'))).toBe(true);
+    expect(exprs.some((e) => e.startsWith('sum by (gen_ai_token_type) (rate(gen_ai_client_token_usage_sum'))).toBe(true);
+    expect(exprs.some((e) => e.includes('sum by (error_type)'))).toBe(true);
+    expect(exprs.some((e) => e.includes('http_server_request_duration_seconds'))).toBe(true);
+    expect(exprs.some((e) => e.includes('http_client_request_duration_seconds'))).toBe(true);
+  });
+});

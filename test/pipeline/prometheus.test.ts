@@ -1,0 +1,103 @@
+import { readdirSync } from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { lintPromQL } from './promql-lint.js';
+import { read, repoPath, requireTool, run, which } from './tools.js';
+
+const INSTALL_PROMTOOL = 'install promtool: `apt-get install prometheus` (scripts/install-prometheus.sh)';
+
+const ruleFiles = readdirSync(repoPath('prometheus', 'rules')).filter((f) => f.endsWith('.yml'));
+const testFiles = readdirSync(repoPath('prometheus', 'tests')).filter((f) => f.endsWith('.yml'));
+
+/** `expr:` values of a rule file; every expression is written on one line. */
+function exprs(file: string): Array<{ name: string; expr: string }> {
+  const text = read('prometheus', 'rules', file);
+  const out: Array<{ name: string; expr: string }> = [];
+  let name = '';
+  for (const line of text.split('\n')) {
+    const n = /^\s*-\s*(?:record|alert):\s*(\S+)/.exec(line);
+    if (n) name = n[1] as string;
+    const e = /^\s*expr:\s*(.*)$/.exec(line);
+    if (e) out.push({ name, expr: (e[1] as string).trim() });
+  }
+  return out;
+}
+
+const alerts = ruleFiles.flatMap((f) => [...read('prometheus', 'rules', f).matchAll(/^\s*-\s*alert:\s*(\S+)/gm)].map((m) => m[1] as string));
+
+describe('Prometheus rules: static checks', () => {
+  it('has recording rules and alerts', () => {
+    expect(ruleFiles.length).toBeGreaterThan(0);
+    expect(alerts).toEqual(
+      expect.arrayContaining([
+        'InferenceHighErrorRatio',
+        'InferenceTimeToFirstChunkP95AboveSLO',
+        'InferenceMetricsTargetDown',
+        'InferenceMetricsAbsent',
+      ]),
+    );
+  });
+
+  it('every expression is a one-line scalar (so these checks see all of it)', () => {
+    for (const f of ruleFiles) {
+      for (const { name, expr } of exprs(f)) {
+        expect(expr, `${f} ${name}`).not.toMatch(/^[|>]/);
+        expect(expr.length, `${f} ${name}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('every expression follows the PromQL rules (quantiles, means, ratios)', () => {
+    for (const f of ruleFiles) {
+      for (const { name, expr } of exprs(f)) expect(lintPromQL(expr), `${f} ${name}: ${expr}`).toEqual([]);
+    }
+  });
+
+  it('recording rules use 5m windows and the agreed SLO bucket boundaries', () => {
+    const all = ruleFiles.flatMap((f) => exprs(f)).map((e) => e.expr);
+    for (const e of all) for (const w of e.matchAll(/\[([^\]]+)\]/g)) expect(w[1], e).toBe('5m');
+    expect(all.some((e) => e.includes('le="1.28"'))).toBe(true);
+    expect(all.some((e) => e.includes('le="10.24"'))).toBe(true);
+  });
+
+  it('every alert has promtool tests for firing and for not firing', () => {
+    const tests = testFiles.map((f) => read('prometheus', 'tests', f)).join('\n');
+    for (const alert of alerts) {
+      const blocks = tests.split(/-\s*alertname:\s*/).slice(1).filter((b) => b.startsWith(`${alert}\n`) || b.startsWith(`${alert}\r\n`));
+      const quiet = blocks.filter((b) => /exp_alerts:\s*\[\]/.test(b.split(/\n\s*-\s*alertname:/)[0] ?? ''));
+      const firing = blocks.filter((b) => /exp_alerts:\s*\n\s*-\s*exp_labels:/.test(b));
+      expect(quiet.length, `${alert}: no not-firing test`).toBeGreaterThan(0);
+      expect(firing.length, `${alert}: no firing test`).toBeGreaterThan(0);
+    }
+  });
+
+  it('prometheus.yml scrapes the collector exporter with honor_labels and the collector itself', () => {
+    const cfg = read('prometheus', 'prometheus.yml');
+    expect(cfg).toMatch(/job_name:\s*inference-apps\s*\n\s*honor_labels:\s*true\s*\n[\s\S]*?targets:\s*\['otel-collector:8889'\]/);
+    expect(cfg).toMatch(/job_name:\s*otel-collector\s*\n[\s\S]*?targets:\s*\['otel-collector:8888'\]/);
+  });
+});
+
+describe('Prometheus rules: promtool', () => {
+  const promtool = which('promtool');
+
+  it('promtool check config prometheus/prometheus.yml', (ctx) => {
+    requireTool(ctx, promtool !== undefined, INSTALL_PROMTOOL);
+    const r = run('promtool', ['check', 'config', 'prometheus/prometheus.yml']);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('promtool check rules prometheus/rules/*.yml', (ctx) => {
+    requireTool(ctx, promtool !== undefined, INSTALL_PROMTOOL);
+    const r = run('promtool', ['check', 'rules', ...ruleFiles.map((f) => `prometheus/rules/${f}`)]);
+    expect(r.code, r.output).toBe(0);
+  });
+
+  it('promtool test rules prometheus/tests/*.yml', (ctx) => {
+    requireTool(ctx, promtool !== undefined, INSTALL_PROMTOOL);
+    const r = run('promtool', ['test', 'rules', ...testFiles.map((f) => `prometheus/tests/${f}`)]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('SUCCESS');
+  });
+});
