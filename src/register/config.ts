@@ -181,9 +181,10 @@ export function readConfig(): RegisterConfig {
   let exportIntervalMillis = readPositiveMillis('OTEL_METRIC_EXPORT_INTERVAL', DEFAULTS.exportIntervalMillis);
   let exportTimeoutMillis = readPositiveMillis('OTEL_METRIC_EXPORT_TIMEOUT', DEFAULTS.exportTimeoutMillis);
   if (exportTimeoutMillis > exportIntervalMillis) {
-    // The SDK's PeriodicExportingMetricReader does the same (and throws if both are given).
-    diag.info(
-      `OTEL_METRIC_EXPORT_TIMEOUT (${exportTimeoutMillis}) exceeds OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}); clamping the timeout to the interval`,
+    // Like the SDK's PeriodicExportingMetricReader (which throws when both are given).
+    const explicit = getStringFromEnv('OTEL_METRIC_EXPORT_TIMEOUT') !== undefined && exportTimeoutMillis !== DEFAULTS.exportTimeoutMillis;
+    (explicit ? diag.warn : diag.debug)(
+      `OTEL_METRIC_EXPORT_TIMEOUT (${exportTimeoutMillis}) exceeds OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}); using the interval as the timeout`,
     );
     exportTimeoutMillis = exportIntervalMillis;
   }
