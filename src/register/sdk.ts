@@ -86,7 +86,11 @@ export function buildResource(): Resource {
   const detected = detectResources({
     detectors: [serviceInstanceIdDetector, hostDetector, osDetector, processDetector, envDetector],
   });
-  return defaultResource().merge(detected);
+  const resource = defaultResource().merge(detected);
+  // Settles the asynchronous detectors (host.id) now, so that a Prometheus scrape never reads
+  // the attributes before they are ready.
+  void resource.waitForAsyncAttributes?.().catch(() => {});
+  return resource;
 }
 
 export interface StartedSdk {
