@@ -80,7 +80,7 @@ export class RequestRecorder implements InferenceTracker {
     this.lastActivityAt = now;
   }
 
-  /** Something other than output arrived (a framing chunk, the response headers). */
+  /** Something other than output arrived (the response headers). */
   touch(): void {
     this.lastActivityAt = performance.now();
   }

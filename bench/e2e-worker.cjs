@@ -1,0 +1,46 @@
+// One benchmark worker: N sequential calls of the real openai client (CJS) against the local
+// server, uninstrumented, with otel-inference, or with @opentelemetry/instrumentation-openai.
+// Both instrumentations record into the same kind of MeterProvider.
+const { performance } = require('node:perf_hooks');
+const { metrics } = require('@opentelemetry/api');
+const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
+
+const [mode, baseURL, callsArg, kind] = process.argv.slice(2);
+const calls = Number(callsArg);
+
+class Reader extends MetricReader {
+  async onShutdown() {}
+  async onForceFlush() {}
+}
+metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new Reader()] }));
+
+if (mode === 'instrumentation-openai') {
+  const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+  const { OpenAIInstrumentation } = require('@opentelemetry/instrumentation-openai');
+  registerInstrumentations({ instrumentations: [new OpenAIInstrumentation()] });
+}
+const { OpenAI } = require('openai');
+if (mode === 'otel-inference') {
+  const { instrumentOpenAI } = require('../dist/index.cjs');
+  instrumentOpenAI(OpenAI, { streamUsage: 'always' });
+}
+
+const client = new OpenAI({ apiKey: 'bench', baseURL, maxRetries: 0 });
+const body = { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }] };
+const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };
+
+async function one() {
+  if (kind === 'stream') {
+    for await (const _ of await client.chat.completions.create(streamBody));
+  } else {
+    await client.chat.completions.create(body);
+  }
+}
+
+(async () => {
+  for (let i = 0; i < 50; i++) await one();
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) await one();
+  const usPerCall = ((performance.now() - start) * 1000) / calls;
+  process.stdout.write(JSON.stringify({ usPerCall }));
+})();

@@ -1,0 +1,32 @@
+// Shared helpers for the benchmarks: timing loops, medians, formatting.
+import { performance } from 'node:perf_hooks';
+
+/** Median of an array of numbers. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Runs each variant `rounds` times, interleaved (A B C A B C …) so that drift in machine
+ * load hits all of them alike, and returns the median ns per operation of each.
+ */
+export async function compare(variants, { rounds = 7, ops }) {
+  const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, run] of Object.entries(variants)) {
+      globalThis.gc?.();
+      const start = performance.now();
+      await run(ops);
+      samples[name].push(((performance.now() - start) * 1e6) / ops);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, median(s)]));
+}
+
+export const fmt = (ns) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
+
+export function verdict(ok) {
+  return ok ? 'met' : 'MISSED';
+}
