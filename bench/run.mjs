@@ -38,7 +38,7 @@ function sdkRecords(meterProvider) {
   const h = (name, boundaries) => meter.createHistogram(name, { advice: { explicitBucketBoundaries: [...boundaries] } });
   const duration = h(METRIC.operationDuration, DURATION_BUCKETS);
   const tokens = h(METRIC.tokenUsage, TOKEN_BUCKETS);
-  const rate = h(METRIC.outputTokensPerSecond, TOKEN_BUCKETS);
+  const rate = h(METRIC.outputTokenRate, TOKEN_BUCKETS);
   const gap = h(METRIC.timePerOutputChunk, DURATION_BUCKETS);
   const ttfc = h(METRIC.timeToFirstChunk, DURATION_BUCKETS);
   const requests = meter.createCounter(METRIC.requests);

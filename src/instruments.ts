@@ -24,7 +24,7 @@ export interface Instruments {
   readonly timePerOutputChunk: Histogram;
   readonly requests: Counter;
   readonly activeRequests: UpDownCounter;
-  readonly outputTokensPerSecond: Histogram;
+  readonly outputTokenRate: Histogram;
 }
 
 function createInstruments(provider: MeterProvider): Instruments {
@@ -45,8 +45,8 @@ function createInstruments(provider: MeterProvider): Instruments {
       valueType: ValueType.INT,
       advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
     }),
-    outputTokensPerSecond: meter.createHistogram(METRIC.outputTokensPerSecond, {
-      description: DESCRIPTION.outputTokensPerSecond,
+    outputTokenRate: meter.createHistogram(METRIC.outputTokenRate, {
+      description: DESCRIPTION.outputTokenRate,
       unit: UNIT.tokensPerSecond,
       advice: { explicitBucketBoundaries: [...TOKENS_PER_SECOND_BUCKETS] },
     }),

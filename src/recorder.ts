@@ -171,7 +171,7 @@ export class RequestRecorder implements InferenceTracker {
     if (this.outputTokens !== undefined) {
       instruments.tokenUsage.record(this.outputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output });
       const rate = this.outputRate(this.outputTokens, seconds);
-      if (rate !== undefined) instruments.outputTokensPerSecond.record(rate, attributes);
+      if (rate !== undefined) instruments.outputTokenRate.record(rate, attributes);
     }
   }
 

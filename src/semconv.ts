@@ -12,7 +12,7 @@ export const METRIC = {
   timePerOutputChunk: 'gen_ai.client.operation.time_per_output_chunk',
   requests: 'inference.requests',
   activeRequests: 'inference.requests.active',
-  outputTokensPerSecond: 'inference.output_tokens_per_second',
+  outputTokenRate: 'inference.output_token_rate',
 } as const;
 
 export const UNIT = {
@@ -31,7 +31,7 @@ export const DESCRIPTION = {
     'Time between consecutive output chunks of a streaming operation, recorded for each output chunk after the first.',
   requests: 'Inference requests that ended, by outcome.',
   activeRequests: 'Inference requests in flight.',
-  outputTokensPerSecond:
+  outputTokenRate:
     'Output tokens per second: the decode rate of a stream, or output tokens over duration for a single response.',
 } as const;
 

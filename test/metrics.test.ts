@@ -53,7 +53,7 @@ describe('instrumentCall', () => {
     expect(input.boundaries).toEqual([...TOKEN_BUCKETS]);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(40);
 
-    const rate = c.histogram(METRIC.outputTokensPerSecond);
+    const rate = c.histogram(METRIC.outputTokenRate);
     expect(rate.attributes).toEqual(attrs);
     expect(rate.boundaries).toEqual([...TOKENS_PER_SECOND_BUCKETS]);
     // 40 tokens over the call's duration, which was ~100 ms.
@@ -76,7 +76,7 @@ describe('instrumentCall', () => {
     expect(c.total(METRIC.requests)).toBe(1);
     expect(c.total(METRIC.activeRequests)).toBe(0);
     expect(c.metric(METRIC.tokenUsage)).toBeUndefined();
-    expect(c.metric(METRIC.outputTokensPerSecond)).toBeUndefined();
+    expect(c.metric(METRIC.outputTokenRate)).toBeUndefined();
   });
 
   it('rethrows a synchronous throw unchanged and records it by class name', async () => {
@@ -123,7 +123,7 @@ describe('instrumentCall', () => {
     const c = await t.collect();
     expect(c.total(METRIC.requests, { [ATTR.outcome]: 'success' })).toBe(1);
     expect(c.metric(METRIC.tokenUsage)).toBeUndefined();
-    expect(c.metric(METRIC.outputTokensPerSecond)).toBeUndefined();
+    expect(c.metric(METRIC.outputTokenRate)).toBeUndefined();
   });
 
   it('uses a custom usage extractor', async () => {
@@ -244,7 +244,7 @@ describe('startRequest (manual tracker)', () => {
     expect(tpoc.sum / 4).toBeGreaterThanOrEqual(0.018);
     expect(tpoc.sum / 4).toBeLessThan(0.02 + 0.02);
     // Decode rate: (9 − 1) tokens over the 4 gaps between first and last output.
-    expect(c.histogram(METRIC.outputTokensPerSecond).sum).toBeCloseTo(8 / tpoc.sum, 1);
+    expect(c.histogram(METRIC.outputTokenRate).sum).toBeCloseTo(8 / tpoc.sum, 1);
     expect(c.total(METRIC.requests)).toBe(1);
     expect(c.total(METRIC.requests, { [ATTR.outcome]: 'success' })).toBe(1);
     expect(c.total(METRIC.activeRequests)).toBe(0);

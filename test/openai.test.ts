@@ -71,7 +71,7 @@ describe.each(OPENAI_VERSIONS)('%s', (_name, OpenAI) => {
     expect(duration.sum).toBeGreaterThanOrEqual(0.058);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(9);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(6);
-    expect(c.histogram(METRIC.outputTokensPerSecond).sum).toBeCloseTo(6 / duration.sum, 6);
+    expect(c.histogram(METRIC.outputTokenRate).sum).toBeCloseTo(6 / duration.sum, 6);
     expect(c.total(METRIC.activeRequests)).toBe(0);
     expect(JSON.stringify(c.metrics)).not.toContain('secret prompt');
   });
@@ -99,7 +99,7 @@ describe.each(OPENAI_VERSIONS)('%s', (_name, OpenAI) => {
     expect(tpoc.sum / 5).toBeLessThan(CHUNK_MS / 1000 + TOLERANCE);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(6);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(4);
-    const rate = c.histogram(METRIC.outputTokensPerSecond).sum;
+    const rate = c.histogram(METRIC.outputTokenRate).sum;
     // Decode rate: 5 tokens over 5 gaps of ~40 ms → ~25 tokens/s.
     expect(rate).toBeCloseTo(5 / tpoc.sum, 6);
     expect(rate).toBeGreaterThan(5 / (5 * (CHUNK_MS / 1000 + TOLERANCE)));
@@ -258,7 +258,7 @@ describe.each(OPENAI_VERSIONS)('%s', (_name, OpenAI) => {
     const c = await t.collect();
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.operationName]: 'embeddings', [ATTR.tokenType]: 'input' }).sum).toBe(6);
     expect(c.histograms(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' })).toHaveLength(0);
-    expect(c.metric(METRIC.outputTokensPerSecond)).toBeUndefined();
+    expect(c.metric(METRIC.outputTokenRate)).toBeUndefined();
   });
 });
 
@@ -410,7 +410,7 @@ describe('openai instrumentation setup', () => {
     expect(server.requests.at(-1)!.body).not.toHaveProperty('stream_options');
     const c = await t.collect();
     expect(c.metric(METRIC.tokenUsage)).toBeUndefined();
-    expect(c.metric(METRIC.outputTokensPerSecond)).toBeUndefined();
+    expect(c.metric(METRIC.outputTokenRate)).toBeUndefined();
     expect(c.histogram(METRIC.timePerOutputChunk).count).toBe(2);
   });
 

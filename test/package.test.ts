@@ -34,7 +34,7 @@ describe('the built package', () => {
         'gen_ai.client.operation.time_per_output_chunk',
         'gen_ai.client.operation.time_to_first_chunk',
         'gen_ai.client.token.usage',
-        'inference.output_tokens_per_second',
+        'inference.output_token_rate',
         'inference.requests',
         'inference.requests.active',
       ],

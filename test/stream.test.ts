@@ -57,7 +57,7 @@ describe('instrumentStream', () => {
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(11);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(4);
     // (4 − 1) tokens over the time from first to last output chunk (the sum of the gaps).
-    expect(c.histogram(METRIC.outputTokensPerSecond).sum).toBeCloseTo(3 / tpoc.sum, 6);
+    expect(c.histogram(METRIC.outputTokenRate).sum).toBeCloseTo(3 / tpoc.sum, 6);
     const duration = c.histogram(METRIC.operationDuration, { [ATTR.outcome]: 'success' });
     expect(duration.sum).toBeGreaterThanOrEqual(0.168);
     expect(c.total(METRIC.requests, { [ATTR.outcome]: 'success' })).toBe(1);
@@ -77,7 +77,7 @@ describe('instrumentStream', () => {
     await drain(t.metrics.instrumentStream(request, timedChunks([chatChunk.content('a'), chatChunk.content('b')], 5)));
     const c = await t.collect();
     expect(c.metric(METRIC.tokenUsage)).toBeUndefined();
-    expect(c.metric(METRIC.outputTokensPerSecond)).toBeUndefined();
+    expect(c.metric(METRIC.outputTokenRate)).toBeUndefined();
     expect(c.histogram(METRIC.timeToFirstChunk).count).toBe(1);
     expect(c.histogram(METRIC.timePerOutputChunk).count).toBe(1);
     expect(c.total(METRIC.requests, { [ATTR.outcome]: 'success' })).toBe(1);
