@@ -8,8 +8,8 @@
  * is kept whole; only the metric names handed to it get the unit suffix first, following
  * the collector's translation (prometheus/otlptranslator, "UnderscoreEscapingWithSuffixes"):
  * `{annotations}` are dropped, the main unit is spelled out (s → seconds, By → bytes…),
- * `x/y` adds `_per_<y>`, and a suffix already at the end of the name is not repeated. The
- * serializer then adds `_total` to monotonic sums, as both do.
+ * `x/y` adds `_per_<y>`, and a suffix that already is a token of the name is not repeated.
+ * The serializer then adds `_total` to monotonic sums, as both do.
  */
 import { PrometheusExporter, PrometheusSerializer, type ExporterConfig } from '@opentelemetry/exporter-prometheus';
 import { diag } from '@opentelemetry/api';
@@ -64,17 +64,23 @@ function unitWord(unit: string, table: Record<string, string>): string {
   return table[u] ?? sanitize(u);
 }
 
-/** `name` (OTel form) with the collector's unit suffixes appended. Exported for tests. */
+/**
+ * `name` (OTel form) with the collector's unit suffixes appended. Like the collector's
+ * translator, a suffix is skipped only when it already is one `_`-separated token of the
+ * name: `request.duration_seconds` in `s` stays as is, while a `{token}/s` metric always gets
+ * `_per_second` ("per_second" is two tokens). Exported for tests.
+ */
 export function nameWithUnit(name: string, unit: string | undefined, isGauge: boolean): string {
-  const base = sanitize(name);
   if (!unit) return name;
+  const base = sanitize(name);
+  const tokens = base.split('_');
   const [mainRaw = '', perRaw] = unit.split('/');
   const main = unitWord(mainRaw, MAIN_UNITS);
   const per = perRaw === undefined ? '' : unitWord(perRaw, PER_UNITS);
   let out = base;
-  if (main && !out.endsWith(`_${main}`) && out !== main) out += `_${main}`;
-  if (per && !out.endsWith(`per_${per}`)) out += `_per_${per}`;
-  if (unit.trim() === '1' && isGauge && !out.endsWith('_ratio')) out += '_ratio';
+  if (main && !tokens.includes(main)) out += `_${main}`;
+  if (per && !tokens.includes(`per_${per}`)) out += `_per_${per}`;
+  if (unit.trim() === '1' && isGauge && !tokens.includes('ratio')) out += '_ratio';
   return out === base ? name : out;
 }
 

@@ -16,7 +16,7 @@ const COLLECTOR_NAMES = [
   'gen_ai_client_operation_time_per_output_chunk_seconds',
   'gen_ai_client_token_usage',
   'http_client_request_duration_seconds',
-  'inference_output_tokens_per_second',
+  'inference_output_token_rate_per_second',
   'inference_requests_active',
   'inference_requests_total',
   'target_info',
@@ -55,7 +55,7 @@ describe('Prometheus endpoint', () => {
         expect(text).toMatch(sample('gen_ai_client_operation_duration_seconds_count', [s, 'gen_ai_request_model="fixture-model"'], 1));
         expect(text).toMatch(sample('inference_requests_total', [s, 'inference_outcome="success"'], 1));
         expect(text).toMatch(sample('gen_ai_client_token_usage_sum', [s, 'gen_ai_token_type="input"'], 7));
-        expect(text).toMatch(sample('inference_output_tokens_per_second_bucket', [s, 'le="\\+Inf"'], 1));
+        expect(text).toMatch(sample('inference_output_token_rate_per_second_bucket', [s, 'le="\\+Inf"'], 1));
       }
       expect(text).toMatch(sample('gen_ai_client_token_usage_sum', ['gen_ai_request_stream="false"', 'gen_ai_token_type="output"'], 5));
       expect(text).toMatch(sample('gen_ai_client_token_usage_sum', ['gen_ai_request_stream="true"', 'gen_ai_token_type="output"'], 3));
@@ -74,7 +74,9 @@ describe('Prometheus endpoint', () => {
   it.each([
     ['gen_ai.client.operation.duration', 's', false, 'gen_ai_client_operation_duration_seconds'],
     ['gen_ai.client.token.usage', '{token}', false, 'gen_ai.client.token.usage'],
-    ['inference.output_tokens_per_second', '{token}/s', false, 'inference.output_tokens_per_second'],
+    ['inference.output_token_rate', '{token}/s', false, 'inference_output_token_rate_per_second'],
+    // As the collector: "per_second" is two tokens, so the suffix is added again.
+    ['inference.output_tokens_per_second', '{token}/s', false, 'inference_output_tokens_per_second_per_second'],
     ['inference.requests', '{request}', false, 'inference.requests'],
     ['process.memory', 'By', true, 'process_memory_bytes'],
     ['queue.rate', 'By/s', false, 'queue_rate_bytes_per_second'],
