@@ -1,6 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { lintPromQL } from './promql-lint.js';
 import { read, repoPath, requireTool, run, which } from './tools.js';
@@ -101,3 +104,70 @@ describe('Prometheus rules: promtool', () => {
     expect(r.output).toContain('SUCCESS');
   });
 });
+
+describe('dashboard queries parse in a real Prometheus', () => {
+  const prometheus = which('prometheus');
+  let child: import('node:child_process').ChildProcess | undefined;
+  let dataDir = '';
+
+  afterAll(() => {
+    child?.kill('SIGTERM');
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every dashboard query and variable query is accepted by /api/v1/query', { timeout: 60_000 }, async (ctx) => {
+    requireTool(ctx, prometheus !== undefined, INSTALL_PROMTOOL.replace('promtool', 'prometheus'));
+    dataDir = mkdtempSync(join(tmpdir(), 'otel-inference-prom-'));
+    const port = await freePort();
+    writeFileSync(join(dataDir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\n');
+    child = spawn(
+      prometheus as string,
+      [`--config.file=${join(dataDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dataDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: 'ignore' },
+    );
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        if ((await fetch(`${base}/-/ready`)).ok) break;
+      } catch {
+        // starting
+      }
+      if (Date.now() > deadline) throw new Error('prometheus did not become ready in 30 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const dash = JSON.parse(read('grafana', 'dashboards', 'inference-overview.json')) as {
+      panels: Array<{ title?: string; targets?: Array<{ expr?: string }> }>;
+      templating: { list: Array<{ name: string; query?: unknown }> };
+    };
+    const substitute = (e: string) =>
+      e.replace(/\$__rate_interval/g, '1m').replace(/\$__range/g, '1h').replace(/\$\{?[a-z]+\}?/g, '.*');
+    const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ what: p.title ?? '', expr: t.expr ?? '' })));
+    // label_values(selector, label) -> the selector must parse as a query
+    for (const v of dash.templating.list) {
+      const m = /^label_values\((.*),\s*[a-z_]+\)$/.exec(String(v.query));
+      if (m) exprs.push({ what: `variable ${v.name}`, expr: `count(${m[1]})` });
+    }
+    expect(exprs.length).toBeGreaterThan(30);
+    for (const { what, expr } of exprs) {
+      const res = await fetch(`${base}/api/v1/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ query: substitute(expr) }),
+      });
+      const body = (await res.json()) as { status: string; error?: string };
+      expect(body.status, `${what}: ${body.error ?? ''}\n${substitute(expr)}`).toBe('success');
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as import('node:net').AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
