@@ -110,12 +110,11 @@ export function startSdk(config: RegisterConfig, logger: RegisterDiagLogger): St
   for (const name of config.exporters) {
     try {
       if (name === 'prometheus') {
-        // The exporter's MetricReader comes from its own (pinned) copy of sdk-metrics: same shape.
         readers.push(
           new CollectorNamingPrometheusExporter({
             host: config.prometheusHost,
             port: config.prometheusPort,
-          }) as unknown as MetricReader,
+          }),
         );
         continue;
       }
