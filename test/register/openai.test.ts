@@ -54,6 +54,19 @@ describe.concurrent('openai through otel-inference/register', () => {
     expect(requests.map((p) => p.value)).toEqual([1]);
   });
 
+  it('warns once, naming the fix, when @opentelemetry/instrumentation-openai is active too', async () => {
+    const { points, stdout, stderr } = await runApp('openai-double.cjs');
+    expect(stdout).toBe('answer: hello\n');
+    const lines = diagLines(stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('@opentelemetry/instrumentation-openai');
+    expect(lines[0]).toContain('OTEL_NODE_DISABLED_INSTRUMENTATIONS=openai');
+    // Both record gen_ai.client.operation.duration, under their own instrumentation scopes:
+    // the series the warning is about.
+    const scopes = duration(points).map((p) => p.scope).sort();
+    expect(scopes).toEqual(['@opentelemetry/instrumentation-openai', 'otel-inference']);
+  });
+
   it('OTEL_INFERENCE_PROVIDER_NAME names the provider of a non-well-known host', async () => {
     const { points } = await runApp('openai-esm-default.mjs', { OTEL_INFERENCE_PROVIDER_NAME: 'vllm' });
     expect(duration(points)[0]!.attributes['gen_ai.provider.name']).toBe('vllm');
