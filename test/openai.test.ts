@@ -5,7 +5,7 @@ import { startSimServer, type SimServer } from '../demo/sim-server.mjs';
 import { instrumentOpenAI } from '../src/index.js';
 import { ATTR, METRIC } from '../src/semconv.js';
 import { client, OPENAI_VERSIONS, sim } from './helpers/openai.js';
-import { collectGarbage, createTestMetrics, sleep, type TestMetrics } from './helpers/metrics.js';
+import { collectGarbage, createTestMetrics, drain, sleep, type TestMetrics } from './helpers/metrics.js';
 
 let server: SimServer;
 let t: TestMetrics;
@@ -32,12 +32,6 @@ const TTFT_MS = 120;
 const CHUNK_MS = 40;
 /** Timer and loopback jitter allowed on each timing, in seconds. */
 const TOLERANCE = 0.035;
-
-async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const chunk of iterable) out.push(chunk);
-  return out;
-}
 
 function serverAttrs() {
   return { [ATTR.serverAddress]: '127.0.0.1', [ATTR.serverPort]: server.port };

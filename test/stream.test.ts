@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ATTR, METRIC } from '../src/semconv.js';
-import { chatChunk, collectGarbage, createTestMetrics, sleep, timedChunks, type TestMetrics } from './helpers/metrics.js';
+import { chatChunk, collectGarbage, createTestMetrics, drain, sleep, timedChunks, type TestMetrics } from './helpers/metrics.js';
 
 const request = { provider: 'vllm', model: 'llama', serverAddress: 'gpu-1', serverPort: 8000 };
 
@@ -11,12 +11,6 @@ beforeEach(() => {
 afterEach(async () => {
   await t.shutdown();
 });
-
-async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const chunk of iterable) out.push(chunk);
-  return out;
-}
 
 describe('instrumentStream', () => {
   it('passes the same chunks through and records TTFT, per-chunk gaps, usage and decode rate', async () => {

@@ -138,6 +138,13 @@ export const chatChunk = {
   }),
 };
 
+/** Consumes an async iterable to the end, returning its chunks. */
+export async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const chunk of iterable) out.push(chunk);
+  return out;
+}
+
 /** Forces garbage collection (the tests run with --expose-gc) and lets finalizers run. */
 export async function collectGarbage(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
