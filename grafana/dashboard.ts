@@ -62,7 +62,7 @@ const M = {
   tokens: 'gen_ai_client_token_usage',
   requests: 'inference_requests_total',
   active: 'inference_requests_active',
-  tps: 'inference_output_tokens_per_second',
+  tps: 'inference_output_token_rate_per_second',
   httpServer: 'http_server_request_duration_seconds',
   httpClient: 'http_client_request_duration_seconds',
 } as const;
@@ -298,7 +298,7 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     stat(
       'Output tokens/s per request (p50)',
-      'Median per-request output speed (inference.output_tokens_per_second): half of the responses streamed faster than this.',
+      'Median per-request output speed (inference.output_token_rate): half of the responses streamed faster than this.',
       'short',
       quantile(0.5, M.tps),
       { decimals: 1 },
@@ -373,7 +373,7 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'Output tokens/s per request',
-      'Per-request output speed (inference.output_tokens_per_second): p50, p95 and mean.',
+      'Per-request output speed (inference.output_token_rate): p50, p95 and mean.',
       'short',
       [
         q(quantile(0.5, M.tps), 'p50', 'A'),

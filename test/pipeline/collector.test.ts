@@ -117,7 +117,7 @@ describe('collector binary (built by scripts/build-collector.sh)', () => {
         'gen_ai_client_operation_time_per_output_chunk_seconds histogram',
         'inference_requests_total counter',
         'inference_requests_active gauge',
-        'inference_output_tokens_per_second histogram',
+        'inference_output_token_rate_per_second histogram',
         'http_server_request_duration_seconds histogram',
         'http_client_request_duration_seconds histogram',
       ]),

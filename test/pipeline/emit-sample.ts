@@ -46,7 +46,7 @@ export async function emitSample(endpoint: string, serviceName = 'emit-sample'):
       histogram('gen_ai.client.operation.time_to_first_chunk', DURATION_BUCKETS),
       histogram('gen_ai.client.operation.time_per_output_chunk', DURATION_BUCKETS),
       histogram('gen_ai.client.token.usage', TOKEN_BUCKETS),
-      histogram('inference.output_tokens_per_second', TPS_BUCKETS),
+      histogram('inference.output_token_rate', TPS_BUCKETS),
     ],
   });
   const meter = provider.getMeter('otel-inference-sample', '0.1.0');
@@ -76,7 +76,7 @@ export async function emitSample(endpoint: string, serviceName = 'emit-sample'):
   const active = meter.createUpDownCounter('inference.requests.active', { unit: '{request}' });
   active.add(2, base);
   active.add(-1, base);
-  meter.createHistogram('inference.output_tokens_per_second', { unit: '{token}/s' }).record(66, base);
+  meter.createHistogram('inference.output_token_rate', { unit: '{token}/s' }).record(66, base);
   meter.createHistogram('http.server.request.duration', { unit: 's' }).record(0.05, {
     'http.request.method': 'POST',
     'http.response.status_code': 200,

@@ -29,7 +29,8 @@ export function which(cmd: string): string | undefined {
 
 /** Where scripts/build-collector.sh caches the collector built from the current manifest. */
 export function collectorBinaryPath(): string {
-  if (process.env.OTELCOL_INFERENCE_BIN) return process.env.OTELCOL_INFERENCE_BIN;
+  const explicit = process.env.OTELCOL_INFERENCE_BIN || process.env.OTELCOL_BIN;
+  if (explicit) return explicit;
   const cache = process.env.OTEL_INFERENCE_CACHE || join(homedir(), '.cache', 'otel-inference');
   const hash = createHash('sha256').update(readFileSync(repoPath('otel-collector', 'builder-config.yaml'))).digest('hex');
   return join(cache, `collector-${hash}`, 'otelcol-inference');
