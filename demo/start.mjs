@@ -221,6 +221,7 @@ async function main() {
   const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: 'inherit' });
 
   let stopping = false;
+  let stoppedAt = 0;
   let killTimer;
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
@@ -232,11 +233,13 @@ async function main() {
 
   const stop = (why) => {
     if (stopping) {
-      // A second Ctrl-C: do not wait any longer.
-      child.kill('SIGKILL');
+      // A second Ctrl-C: do not wait any longer. (npm forwards the terminal's SIGINT, so the
+      // same Ctrl-C can arrive twice: only a later one counts.)
+      if (Date.now() - stoppedAt > 1500) child.kill('SIGKILL');
       return;
     }
     stopping = true;
+    stoppedAt = Date.now();
     if (why) console.log(`\ndemo: ${why}: stopping…`);
     // Ctrl-C reaches the child too (same process group); SIGTERM covers a signal sent to us alone.
     child.kill('SIGTERM');
