@@ -53,6 +53,9 @@
 //    "observed":{"success":…,"error":…,"cancelled":…},           (what the client saw)
 //    "recorded":{"llama-3.1-8b":{"success":…,"error":…,"cancelled":…},…} | null,   (the SDK's
 //                inference.requests, read with the in-process reader when it is enabled)
+//    "quantiles":{"llama-3.1-8b":{"ttft":{"p50":…,"p95":…,"count":…},"perChunk":{…},"duration":{…},
+//                 "outputTokens":…},…} | null,   (the live summary's numbers over the whole run, in
+//                seconds; duration: successful calls only; null without the in-process reader)
 //    "ok":true,"elapsedMs":…}
 //
 // Random mode (the default): chat across the DEMO_MODELS (streams, single responses, streams
@@ -61,7 +64,7 @@
 import OpenAI from 'openai';
 import { getRegisteredMetricReader, shutdown } from 'otel-inference/register';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from './sim-server.mjs';
-import { startLiveSummary, takeSnapshot } from './summary.mjs';
+import { computeRows, startLiveSummary, takeSnapshot } from './summary.mjs';
 
 const KINDS = ['stream', 'nonStream', 'abandoned', 'embeddings', 'error'];
 const CHAT_MODELS = DEMO_MODELS.map((m) => m.name);
@@ -400,10 +403,16 @@ async function deterministicReport(plan) {
     e[EXPECTED_OUTCOME[kind]]++;
   }
   let recorded = null;
+  let quantiles = null;
   if (reader) {
     const snap = takeSnapshot(await reader.collect());
     recorded = {};
     for (const [model, m] of snap.models) recorded[model] = { success: m.success, error: m.error, cancelled: m.cancelled };
+    // What the live summary shows, over the whole run (seconds).
+    quantiles = {};
+    for (const r of computeRows(snap, undefined)) {
+      quantiles[r.model] = { ttft: r.ttft, perChunk: r.perChunk, duration: r.duration, outputTokens: r.outputTokens };
+    }
   }
   return {
     mode: 'deterministic',
@@ -416,6 +425,7 @@ async function deterministicReport(plan) {
     observed,
     ...(unexpected.length > 0 ? { unexpected: unexpected.slice(0, 20) } : {}),
     recorded,
+    quantiles,
     ok: unexpected.length === 0 && !stopController.signal.aborted,
     elapsedMs: Math.round(performance.now() - began),
   };
