@@ -90,18 +90,21 @@ function buildIfNeeded() {
   }
   if (!reason) return;
   console.log(`demo: ${reason}: building (npm run build)…`);
+  const began = Date.now();
   const npmCli = process.env.npm_execpath;
+  const opts = { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] };
   const r = npmCli && /\.[cm]?js$/.test(npmCli)
-    ? spawnSync(process.execPath, [npmCli, 'run', 'build', '--silent'], { cwd: REPO, stdio: 'inherit' })
+    ? spawnSync(process.execPath, [npmCli, 'run', 'build', '--silent'], opts)
     : spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent'], {
-        cwd: REPO,
-        stdio: 'inherit',
+        ...opts,
         shell: process.platform === 'win32',
       });
   if (r.status !== 0) {
+    process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? `${r.error.message}\n` : ''}`);
     console.error('demo: the build failed');
     process.exit(1);
   }
+  console.log(`demo: built in ${((Date.now() - began) / 1000).toFixed(1)}s`);
 }
 
 // ---------------------------------------------------------------------------------------------
