@@ -75,6 +75,11 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
       .replace(/evaluation_interval: \S+/, 'evaluation_interval: 1s');
     writeFileSync(join(tmp, 'prometheus.yml'), config);
     cpSync(repoPath('prometheus', 'rules'), join(tmp, 'rules'), { recursive: true });
+    // The rule groups' own intervals (30 s) shortened alike, so recorded series exist in seconds.
+    for (const file of ['inference-recording.yml', 'inference-alerts.yml']) {
+      const path = join(tmp, 'rules', file);
+      writeFileSync(path, readFileSync(path, 'utf8').replace(/^(\s+interval:) \S+$/gm, '$1 1s'));
+    }
     const prometheus = startProcess('prometheus', 'prometheus', [
       `--config.file=${join(tmp, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(tmp, 'data')}`,
@@ -253,7 +258,10 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
       // Alerts read recorded series: give the 1 s rule evaluation a few rounds to write them.
       const hasData = async () => ((await prom(probe)).data.result.length > 0 ? true : undefined);
       const ok = rule.kind === 'record' ? r.data.result.length > 0 : await eventually(probe, hasData, 15_000).catch(() => false);
-      if (!ok) empty.push(`${rule.name}: ${probe}`);
+      if (!ok) {
+        const parts = await Promise.all(probe.split(/\s+and on \([^)]*\)\s+/).map(async (q) => `${q} → ${JSON.stringify((await prom(q)).data.result)}`));
+        empty.push(`${rule.name}: ${parts.join(' | ')}`);
+      }
     }
     expect(empty).toEqual([]);
   });
