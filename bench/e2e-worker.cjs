@@ -5,8 +5,10 @@ const { performance } = require('node:perf_hooks');
 const { metrics } = require('@opentelemetry/api');
 const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
 
-const [mode, baseURL, callsArg, kind] = process.argv.slice(2);
+const [mode, baseURL, callsArg, kind, warmupArg, simArg] = process.argv.slice(2);
 const calls = Number(callsArg);
+// The client and server keep getting faster for ~2000 calls (JIT): measure after that.
+const warmup = Number(warmupArg);
 
 class Reader extends MetricReader {
   async onShutdown() {}
@@ -25,7 +27,8 @@ if (mode === 'otel-inference') {
   instrumentOpenAI(OpenAI, { streamUsage: 'always' });
 }
 
-const client = new OpenAI({ apiKey: 'bench', baseURL, maxRetries: 0 });
+// The server's behaviour for every call (demo/sim-server.mjs x-sim header).
+const client = new OpenAI({ apiKey: 'bench', baseURL, maxRetries: 0, defaultHeaders: { 'x-sim': simArg } });
 const body = { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }] };
 const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };
 
@@ -38,7 +41,7 @@ async function one() {
 }
 
 (async () => {
-  for (let i = 0; i < 50; i++) await one();
+  for (let i = 0; i < warmup; i++) await one();
   const start = performance.now();
   for (let i = 0; i < calls; i++) await one();
   const usPerCall = ((performance.now() - start) * 1000) / calls;

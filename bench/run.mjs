@@ -137,30 +137,46 @@ function heapOverMillionCalls() {
 }
 
 /** Runs the e2e worker in a child process and returns its per-call µs. */
-function worker(mode, baseURL, calls, stream) {
+function worker(mode, baseURL, { calls, warmup, stream, sim }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./e2e-worker.cjs', import.meta.url)), mode, baseURL, String(calls), stream ? 'stream' : 'call'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./e2e-worker.cjs', import.meta.url)), mode, baseURL, String(calls), stream ? 'stream' : 'call', String(warmup), JSON.stringify(sim)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out).usPerCall) : reject(new Error(`worker ${mode} exited ${code}`))));
   });
 }
 
+const MODES = ['uninstrumented', 'otel-inference', 'instrumentation-openai'];
+
+/**
+ * Each round runs the three modes back to back in fresh processes; a mode's ratio is taken
+ * within its round (so drift between rounds cancels) and summarised as median [min–max].
+ */
 async function endToEnd() {
-  const server = await startSimServer({ port: 0, chunks: 20 });
-  const calls = quick ? 100 : 400;
-  const rounds = quick ? 3 : 5;
-  const modes = ['uninstrumented', 'otel-inference', 'instrumentation-openai'];
-  const results = {};
+  const server = await startSimServer({ port: 0, recordRequests: false });
+  const scenarios = [
+    { name: 'non-streaming, zero-latency server', stream: false, sim: { chunks: 20 }, calls: quick ? 200 : 1000, warmup: quick ? 500 : 2000, rounds: quick ? 3 : 7 },
+    { name: 'stream of 20 chunks, zero-latency server', stream: true, sim: { chunks: 20 }, calls: quick ? 200 : 1000, warmup: quick ? 500 : 2000, rounds: quick ? 3 : 7 },
+    { name: 'stream of 20 chunks, model-like latency (TTFT 20 ms, 2 ms/chunk)', stream: true, sim: { chunks: 20, ttftMs: 20, chunkMs: 2 }, calls: quick ? 10 : 40, warmup: 10, rounds: 3 },
+  ];
+  const results = [];
   try {
-    for (const stream of [false, true]) {
-      const samples = Object.fromEntries(modes.map((m) => [m, []]));
-      for (let r = 0; r < rounds; r++) {
-        for (const mode of modes) samples[mode].push(await worker(mode, server.url, calls, stream));
+    for (const scenario of scenarios) {
+      const us = Object.fromEntries(MODES.map((m) => [m, []]));
+      const ratios = Object.fromEntries(MODES.map((m) => [m, []]));
+      for (let r = 0; r < scenario.rounds; r++) {
+        const round = {};
+        for (const mode of MODES) round[mode] = await worker(mode, server.url, scenario);
+        for (const mode of MODES) {
+          us[mode].push(round[mode]);
+          ratios[mode].push(round[mode] / round.uninstrumented);
+        }
       }
-      results[stream ? 'stream (20 chunks)' : 'non-streaming'] = Object.fromEntries(modes.map((m) => [m, median(samples[m])]));
+      results.push({ scenario, us, ratios });
     }
   } finally {
     await server.close();
@@ -191,13 +207,14 @@ const growth = marks.at(-1).heapMB - marks[0].heapMB;
 console.log(`  growth after the first quarter: ${growth.toFixed(2)} MB  (flat: ${verdict(growth < 1)})`);
 
 const e2e = await endToEnd();
-console.log('\n## Real openai client against the local server (µs per call, median of interleaved rounds)');
-for (const [kind, byMode] of Object.entries(e2e)) {
-  const base = byMode.uninstrumented;
-  console.log(`  ${kind}:`);
-  for (const [mode, us] of Object.entries(byMode)) {
-    const ratio = us / base;
-    const target = mode === 'otel-inference' ? `  (target ≤ 1.03×: ${verdict(ratio <= 1.03)})` : '';
-    console.log(`    ${mode.padEnd(24)} ${us.toFixed(1).padStart(8)} µs  ${ratio.toFixed(3)}×${target}`);
+console.log('\n## Real openai client against the local server (per call; ratio to uninstrumented within each round: median [min–max])');
+for (const { scenario, us, ratios } of e2e) {
+  console.log(`  ${scenario.name} (${scenario.rounds} rounds of ${scenario.calls} calls):`);
+  for (const mode of MODES) {
+    const r = ratios[mode];
+    const target = mode === 'otel-inference' ? `  (target ≤ 1.03×: ${verdict(median(r) <= 1.03)})` : '';
+    console.log(
+      `    ${mode.padEnd(24)} ${median(us[mode]).toFixed(1).padStart(9)} µs  ${median(r).toFixed(3)}× [${Math.min(...r).toFixed(3)}–${Math.max(...r).toFixed(3)}]${target}`,
+    );
   }
 }

@@ -54,6 +54,8 @@ export interface SimServerOptions extends SimBehavior {
   profile?: 'demo' | 'none';
   /** Seed of the demo profile's random generator, for reproducible runs. */
   seed?: number;
+  /** Keep every request in `requests` (default true; the CLI turns it off so memory stays flat). */
+  recordRequests?: boolean;
 }
 
 export interface SimRequestRecord {
@@ -71,7 +73,7 @@ export interface SimServer {
   readonly url: string;
   readonly port: number;
   readonly host: string;
-  /** Every request received, in order. */
+  /** Every request received, in order (empty with `recordRequests: false`). */
   readonly requests: SimRequestRecord[];
   /** The underlying node:http server. */
   readonly server: Server;

@@ -831,7 +831,7 @@ const ROUTES = {
  * @returns {Promise<import('./sim-server.d.mts').SimServer>}
  */
 export async function startSimServer(options = {}) {
-  const { port = 0, host = '127.0.0.1', profile, seed } = options;
+  const { port = 0, host = '127.0.0.1', profile, seed, recordRequests = true } = options;
   if (profile !== undefined && profile !== 'demo' && profile !== 'none') {
     throw new Error(`sim-server: unknown profile ${JSON.stringify(profile)} (expected 'demo')`);
   }
@@ -889,7 +889,8 @@ export async function startSimServer(options = {}) {
         body = rawBody.toString('utf8');
       }
     }
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: { ...req.headers }, body });
+    // Tests read this log; a long-running server (the CLI, the demo) turns it off.
+    if (recordRequests) requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: { ...req.headers }, body });
 
     const path = normalizePath(url.pathname);
     if (req.method === 'GET' && path === '/models') {
@@ -1050,6 +1051,7 @@ async function main() {
   const options = {
     port: args.port !== undefined ? Number(args.port) : 8000,
     host: args.host ?? '127.0.0.1',
+    recordRequests: false,
   };
   if (args.profile !== undefined) options.profile = args.profile;
   if (args.seed !== undefined) options.seed = Number(args.seed);

@@ -161,7 +161,7 @@ async function main() {
       }
       port = 0;
     }
-    sim = await startSimServer({ port, host, profile: 'demo', ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+    sim = await startSimServer({ port, host, profile: 'demo', recordRequests: false, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
     baseURL = sim.url.replace('//0.0.0.0:', '//127.0.0.1:');
   }
   env.SIM_BASE_URL = baseURL;

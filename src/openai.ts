@@ -283,9 +283,11 @@ function observeAPIPromise(promise: Obj, call: OpenAICall): void {
   (promise.responsePromise as PromiseLike<unknown>).then(
     () => {
       call.recorder.touch();
-      // An awaited call starts parsing in the microtasks right after the response. If nothing
-      // parses it (`.asResponse()`, or a promise nobody awaits), the call ends at the headers.
-      setImmediate(() => {
+      // A caller who awaits has registered its parse on this same promise, so its reaction is
+      // already queued: a microtask queued now runs after it. If nothing parses the response
+      // (`.asResponse()`, or a promise nobody awaits), the call ends at the headers. No
+      // setImmediate here: one per call costs ~40 µs of extra event-loop turns.
+      queueMicrotask(() => {
         if (!parseStarted) call.recorder.end();
       });
     },
