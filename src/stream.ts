@@ -19,12 +19,24 @@ export interface ChunkHandlers {
  */
 export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
   private source: AsyncIterator<T> | undefined;
+  // The handlers as own fields: they are called for every chunk.
+  private readonly isOutputChunk: ChunkHandlers['isOutputChunk'];
+  private readonly extractUsage: ChunkHandlers['extractUsage'];
+  private readonly extractResponseModel: ChunkHandlers['extractResponseModel'];
+  private readonly withhold: ChunkHandlers['withhold'];
+  private readonly signal: AbortSignal | undefined;
+  private needsResponseModel = true;
 
   constructor(
     private readonly open: () => AsyncIterator<T>,
     private readonly recorder: RequestRecorder,
-    private readonly handlers: ChunkHandlers,
+    handlers: ChunkHandlers,
   ) {
+    this.isOutputChunk = handlers.isOutputChunk;
+    this.extractUsage = handlers.extractUsage;
+    this.extractResponseModel = handlers.extractResponseModel;
+    this.withhold = handlers.withhold;
+    this.signal = handlers.signal;
     recorder.watch(this);
   }
 
@@ -40,7 +52,7 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
       const source = this.opened();
       pending = arguments.length === 0 ? source.next() : source.next(value);
     } catch (error) {
-      this.recorder.fail(error, this.handlers.signal);
+      this.recorder.fail(error, this.signal);
       throw error;
     }
     return Promise.resolve(pending).then(this.onResult, this.onError);
@@ -67,7 +79,7 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
       try {
         this.source = this.open();
       } catch (error) {
-        this.recorder.fail(error, this.handlers.signal);
+        this.recorder.fail(error, this.signal);
         throw error;
       }
     }
@@ -76,7 +88,7 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
 
   private readonly onResult = (result: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
     if (result.done) {
-      if (this.handlers.signal?.aborted === true) this.recorder.cancel();
+      if (this.signal?.aborted === true) this.recorder.cancel();
       else this.recorder.end();
       return result;
     }
@@ -84,7 +96,7 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
     let withheld = false;
     try {
       this.observe(chunk);
-      withheld = this.handlers.withhold?.(chunk) === true;
+      withheld = this.withhold !== undefined && this.withhold(chunk);
     } catch (error) {
       reportInternalError('stream chunk', error);
     }
@@ -98,16 +110,18 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
     throw error;
   };
 
+  /** Runs for every chunk: one clock read per output chunk and none for the rest. */
   private observe(chunk: unknown): void {
-    const { recorder, handlers } = this;
-    if (recorder.ended) return;
-    // One clock read per output chunk and none for the rest: this runs for every chunk.
-    if (handlers.isOutputChunk(chunk)) recorder.output();
-    const usage = handlers.extractUsage(chunk);
+    const recorder = this.recorder;
+    if (this.isOutputChunk(chunk)) recorder.output();
+    const usage = this.extractUsage(chunk);
     if (usage !== undefined) recorder.setUsage(usage);
-    if (!recorder.hasResponseModel) {
-      const model = handlers.extractResponseModel(chunk);
-      if (model !== undefined) recorder.setResponseModel(model);
+    if (this.needsResponseModel) {
+      const model = this.extractResponseModel(chunk);
+      if (model !== undefined) {
+        recorder.setResponseModel(model);
+        this.needsResponseModel = false;
+      }
     }
   }
 }
