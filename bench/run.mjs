@@ -146,7 +146,7 @@ function worker(mode, baseURL, { calls, warmup, stream, sim }) {
     );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out).usPerCall) : reject(new Error(`worker ${mode} exited ${code}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`worker ${mode} exited ${code}`))));
   });
 }
 
@@ -161,22 +161,24 @@ async function endToEnd() {
   const scenarios = [
     { name: 'non-streaming, zero-latency server', stream: false, sim: { chunks: 20 }, calls: quick ? 200 : 1000, warmup: quick ? 500 : 2000, rounds: quick ? 3 : 7 },
     { name: 'stream of 20 chunks, zero-latency server', stream: true, sim: { chunks: 20 }, calls: quick ? 200 : 1000, warmup: quick ? 500 : 2000, rounds: quick ? 3 : 7 },
-    { name: 'stream of 20 chunks, model-like latency (TTFT 20 ms, 2 ms/chunk)', stream: true, sim: { chunks: 20, ttftMs: 20, chunkMs: 2 }, calls: quick ? 10 : 40, warmup: 10, rounds: 3 },
+    { name: 'stream of 20 chunks, model-like latency (TTFT 20 ms, 2 ms/chunk)', stream: true, sim: { chunks: 20, ttftMs: 20, chunkMs: 2 }, calls: quick ? 10 : 40, warmup: quick ? 500 : 2000, rounds: 3 },
   ];
   const results = [];
   try {
     for (const scenario of scenarios) {
       const us = Object.fromEntries(MODES.map((m) => [m, []]));
+      const cpu = Object.fromEntries(MODES.map((m) => [m, []]));
       const ratios = Object.fromEntries(MODES.map((m) => [m, []]));
       for (let r = 0; r < scenario.rounds; r++) {
         const round = {};
         for (const mode of MODES) round[mode] = await worker(mode, server.url, scenario);
         for (const mode of MODES) {
-          us[mode].push(round[mode]);
-          ratios[mode].push(round[mode] / round.uninstrumented);
+          us[mode].push(round[mode].usPerCall);
+          cpu[mode].push(round[mode].cpuUsPerCall);
+          ratios[mode].push(round[mode].usPerCall / round.uninstrumented.usPerCall);
         }
       }
-      results.push({ scenario, us, ratios });
+      results.push({ scenario, us, cpu, ratios });
     }
   } finally {
     await server.close();
@@ -208,13 +210,16 @@ console.log(`  growth after the first quarter: ${growth.toFixed(2)} MB  (flat: $
 
 const e2e = await endToEnd();
 console.log('\n## Real openai client against the local server (per call; ratio to uninstrumented within each round: median [min–max])');
-for (const { scenario, us, ratios } of e2e) {
+for (const { scenario, us, cpu, ratios } of e2e) {
   console.log(`  ${scenario.name} (${scenario.rounds} rounds of ${scenario.calls} calls):`);
+  const baseCpu = median(cpu.uninstrumented);
   for (const mode of MODES) {
     const r = ratios[mode];
     const target = mode === 'otel-inference' ? `  (target ≤ 1.03×: ${verdict(median(r) <= 1.03)})` : '';
+    const extraCpu = median(cpu[mode]) - baseCpu;
     console.log(
-      `    ${mode.padEnd(24)} ${median(us[mode]).toFixed(1).padStart(9)} µs  ${median(r).toFixed(3)}× [${Math.min(...r).toFixed(3)}–${Math.max(...r).toFixed(3)}]${target}`,
+      `    ${mode.padEnd(24)} ${median(us[mode]).toFixed(1).padStart(9)} µs  ${median(r).toFixed(3)}× [${Math.min(...r).toFixed(3)}–${Math.max(...r).toFixed(3)}]` +
+        `  client CPU ${median(cpu[mode]).toFixed(1)} µs/call (${extraCpu >= 0 ? '+' : ''}${extraCpu.toFixed(1)})${target}`,
     );
   }
 }
