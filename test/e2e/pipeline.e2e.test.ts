@@ -42,6 +42,7 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   const tmp = mkdtempSync(join(tmpdir(), 'otel-inference-e2e-'));
   const ports: Record<string, number> = {};
   let collectorMetrics: Sample[] = [];
+  let embeddedMetrics: Sample[] = [];
   let loads: LoadSummary[] = [];
 
   async function prom(query: string): Promise<{ status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }; error?: string }> {
@@ -54,7 +55,7 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     if (!existsSync(bin)) {
       bin = execFileSync('bash', [repoPath('scripts/build-collector.sh')], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
     }
-    for (const name of ['otlpHttp', 'otlpGrpc', 'exporter', 'telemetry', 'health', 'prometheus', 'sim']) ports[name] = await freePort();
+    for (const name of ['otlpHttp', 'otlpGrpc', 'exporter', 'telemetry', 'health', 'prometheus', 'sim', 'embedded']) ports[name] = await freePort();
 
     const collector = startProcess('collector', bin, ['--config', 'otel-collector/config.yaml'], {
       OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlpHttp}`,
@@ -110,9 +111,23 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
       }),
     );
     procs.push(...runs);
+    // A third process on the embedded default (the Prometheus exporter in the app), to compare
+    // its names with the collector's.
+    const embedded = startProcess('load-embedded', process.execPath, ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', '2', '--linger', '60'], {
+      NODE_OPTIONS: '',
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(ports.embedded),
+      OTEL_SERVICE_NAME: 'e2e-embedded',
+      SIM_BASE_URL: `http://127.0.0.1:${ports.sim}/v1`,
+    });
+    procs.push(embedded);
     const codes = await Promise.all(runs.map((r) => r.exited));
     for (const [i, r] of runs.entries()) expect(codes[i], r.output()).toBe(0);
     loads = runs.map((r) => JSON.parse(r.output().trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as LoadSummary);
+    await embedded.waitFor('"mode":"deterministic"');
+    embeddedMetrics = parseExposition(await (await fetch(`http://127.0.0.1:${ports.embedded}/metrics`)).text());
+    await embedded.stop();
     await sim.stop();
 
     const expectedTotal = loads.reduce((n, l) => n + l.expected.success + l.expected.error + l.expected.cancelled, 0);
@@ -161,6 +176,18 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     expect(collectorMetrics.some((s) => s.name.endsWith('_total_total'))).toBe(false);
     expect(collectorMetrics.some((s) => s.name.startsWith('http_server_request_duration_seconds'))).toBe(true);
     expect(collectorMetrics.some((s) => s.name.startsWith('http_client_request_duration_seconds'))).toBe(true);
+  });
+
+  it('the embedded /metrics endpoint uses the same names and labels as the collector path', () => {
+    const names = (samples: Sample[]) => [...new Set(samples.map((x) => x.name).filter((n) => /^(gen_ai|inference)_/.test(n)))].sort();
+    expect(names(embeddedMetrics)).toEqual(names(collectorMetrics));
+    // An empty label value is no label in Prometheus (the collector writes otel_scope_schema_url="").
+    const labelKeys = (samples: Sample[]) =>
+      [...new Set(samples.filter((x) => x.name === 'inference_requests_total').flatMap((x) => Object.keys(x.labels).filter((k) => x.labels[k] !== '')))]
+        .filter((k) => !['job', 'instance', 'service_version', 'deployment_environment_name'].includes(k))
+        .sort();
+    expect(labelKeys(embeddedMetrics)).toEqual(labelKeys(collectorMetrics));
+    expect(sum(embeddedMetrics, 'inference_requests_total')).toBe(10);
   });
 
   it('labels: job and one instance per process, the attribute labels, no resource flood', () => {
