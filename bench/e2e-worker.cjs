@@ -26,6 +26,12 @@ if (mode === 'otel-inference') {
   const { instrumentOpenAI } = require('../dist/index.cjs');
   instrumentOpenAI(OpenAI, { streamUsage: 'always' });
 }
+if (mode === 'otel-inference-noop-sdk') {
+  // Our openai path with record calls that do nothing: what otel-inference costs by itself.
+  const { instrumentOpenAI, createInferenceMetrics } = require('../dist/index.cjs');
+  const meter = require('@opentelemetry/api').createNoopMeter();
+  instrumentOpenAI(OpenAI, { streamUsage: 'always', metrics: createInferenceMetrics({ meterProvider: { getMeter: () => meter } }) });
+}
 
 // The server's behaviour for every call (demo/sim-server.mjs x-sim header).
 const client = new OpenAI({ apiKey: 'bench', baseURL, maxRetries: 0, defaultHeaders: { 'x-sim': simArg } });

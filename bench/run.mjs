@@ -150,7 +150,7 @@ function worker(mode, baseURL, { calls, warmup, stream, sim }) {
   });
 }
 
-const MODES = ['uninstrumented', 'otel-inference', 'instrumentation-openai'];
+const MODES = ['uninstrumented', 'otel-inference', 'otel-inference-noop-sdk', 'instrumentation-openai'];
 
 /**
  * Each round runs the three modes back to back in fresh processes; a mode's ratio is taken

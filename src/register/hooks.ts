@@ -16,6 +16,7 @@ import {
 import { createAddHookMessageChannel } from 'import-in-the-middle';
 import { createInferenceMetrics, instrumentOpenAI } from '../index.js';
 import type { RegisterConfig } from './config.js';
+import { VERSION } from '../version.js';
 
 declare const __filename: string | undefined;
 const selfUrl = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
@@ -93,7 +94,7 @@ export class OpenAIModuleInstrumentation extends InstrumentationBase {
   private hookOptions: OpenAIHookOptions | undefined;
 
   constructor(options: OpenAIHookOptions) {
-    super('otel-inference/openai', '0.1.0', { enabled: false });
+    super('otel-inference/openai', VERSION, { enabled: false });
     this.hookOptions = options;
   }
 
