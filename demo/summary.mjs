@@ -12,21 +12,22 @@
 // dashboard's latency panels; TTFT and time per output chunk come from every stream that
 // produced output.
 
+import { ATTR, METRIC as NAMES, OUTCOME as OUTCOMES } from 'otel-inference';
 import { histogramQuantile, mergeBuckets, subtractBuckets, bucketTotal } from './quantiles.mjs';
 
+// The package's own names (resolved through its exports map, like the preload).
 export const METRIC = Object.freeze({
-  duration: 'gen_ai.client.operation.duration',
-  tokenUsage: 'gen_ai.client.token.usage',
-  ttft: 'gen_ai.client.operation.time_to_first_chunk',
-  perChunk: 'gen_ai.client.operation.time_per_output_chunk',
-  requests: 'inference.requests',
-  active: 'inference.requests.active',
-  tokenRate: 'inference.output_token_rate',
+  duration: NAMES.operationDuration,
+  tokenUsage: NAMES.tokenUsage,
+  ttft: NAMES.timeToFirstChunk,
+  perChunk: NAMES.timePerOutputChunk,
+  requests: NAMES.requests,
+  active: NAMES.activeRequests,
+  tokenRate: NAMES.outputTokenRate,
 });
-
-const MODEL = 'gen_ai.request.model';
-const OUTCOME = 'inference.outcome';
-const TOKEN_TYPE = 'gen_ai.token.type';
+const MODEL = ATTR.requestModel;
+const OUTCOME = ATTR.outcome;
+const TOKEN_TYPE = ATTR.tokenType;
 
 function emptyModel() {
   return {
@@ -73,7 +74,7 @@ export function takeSnapshot(collected, at = performance.now()) {
             case METRIC.requests: {
               const m = get(attrs);
               const outcome = attrs[OUTCOME];
-              if (outcome === 'success' || outcome === 'error' || outcome === 'cancelled') m[outcome] += dp.value;
+              if (outcome === OUTCOMES.success || outcome === OUTCOMES.error || outcome === OUTCOMES.cancelled) m[outcome] += dp.value;
               break;
             }
             case METRIC.active:
@@ -83,7 +84,7 @@ export function takeSnapshot(collected, at = performance.now()) {
               if (attrs[TOKEN_TYPE] === 'output') get(attrs).outputTokens += dp.value.sum ?? 0;
               break;
             case METRIC.duration:
-              if (attrs[OUTCOME] === 'success') {
+              if (attrs[OUTCOME] === OUTCOMES.success) {
                 const m = get(attrs);
                 m.duration = addHistogram(m.duration, dp.value);
               }
