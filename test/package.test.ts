@@ -52,6 +52,16 @@ describe('the built package', () => {
     }
   });
 
+  it('packs the built entries and the README, and nothing of the repo around them', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
+    const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+    for (const entry of ['index', 'register']) {
+      for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) expect(files).toContain(`dist/${entry}.${ext}`);
+    }
+    expect(files).toContain('README.md');
+    expect(files.filter((f) => !f.startsWith('dist/') && f !== 'README.md' && f !== 'package.json')).toEqual([]);
+  });
+
   it('reports the package version as the instrumentation scope version', () => {
     expect(VERSION).toBe(pkg.version);
   });
