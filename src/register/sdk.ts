@@ -14,6 +14,7 @@ import {
   processDetector,
   serviceInstanceIdDetector,
   type Resource,
+  type ResourceDetector,
 } from '@opentelemetry/resources';
 import {
   ConsoleMetricExporter,
@@ -80,11 +81,23 @@ function otlpExporter(config: RegisterConfig): PushMetricExporter {
   }
 }
 
+/**
+ * The process detector without the command line: its arguments can carry secrets (an API key
+ * given as a flag), and a resource attribute reaches every backend, `target_info` included.
+ */
+const processDetectorWithoutArgs: ResourceDetector = {
+  detect(config) {
+    const { attributes = {} } = processDetector.detect(config);
+    const { 'process.command_args': _args, 'process.command_line': _line, ...rest } = attributes;
+    return { attributes: rest };
+  },
+};
+
 export function buildResource(): Resource {
   // Later detectors win: OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME (envDetector) override the
   // random service.instance.id, so a user-set service.instance.id is kept.
   const detected = detectResources({
-    detectors: [serviceInstanceIdDetector, hostDetector, osDetector, processDetector, envDetector],
+    detectors: [serviceInstanceIdDetector, hostDetector, osDetector, processDetectorWithoutArgs, envDetector],
   });
   const resource = defaultResource().merge(detected);
   // Settles the asynchronous detectors (host.id) now, so that a Prometheus scrape never reads

@@ -52,6 +52,19 @@ describe.concurrent('module systems and OTLP protocols', () => {
 });
 
 describe.concurrent('resource: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, service.instance.id', () => {
+  it('describes the process but never its command line, which can carry secrets', async () =>
+    withReceiver(async (r) => {
+      const res = await run({ app: 'record.mjs', args: ['--api-key=sk-ARGSECRET'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.url } });
+      expect(res.code, res.stderr).toBe(0);
+      const resource = calls(r.points())[0]!.resource;
+      expect(typeof resource['process.pid']).toBe('number');
+      expect(resource['process.runtime.name']).toBe('nodejs');
+      expect(resource).not.toHaveProperty('process.command_args');
+      expect(resource).not.toHaveProperty('process.command_line');
+      expect(JSON.stringify(r.points())).not.toContain('ARGSECRET');
+    }),
+  );
+
   it('sets service.name and resource attributes, and a UUID service.instance.id unique per process', async () =>
     withReceiver(async (r) => {
       const env = {

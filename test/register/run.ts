@@ -17,6 +17,8 @@ export interface RunOptions {
   app: string;
   loader?: Loader;
   env?: Record<string, string | undefined>;
+  /** Command-line arguments for the app. */
+  args?: string[];
   /** Kill the process if still running after this many ms. Default 20 s. */
   timeoutMs?: number;
 }
@@ -53,7 +55,7 @@ export function start(opts: RunOptions): Started {
   if (loader === 'require') args.push('--require', 'otel-inference/register');
   if (loader === 'node-options') env.NODE_OPTIONS = '--import otel-inference/register';
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  args.push(path.join(APPS, opts.app));
+  args.push(path.join(APPS, opts.app), ...(opts.args ?? []));
   const began = Date.now();
   const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
