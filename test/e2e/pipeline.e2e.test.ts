@@ -16,6 +16,7 @@ const REQUESTS_PER_KIND = 10;
 /** Low, so the load spans several 1 s exports and scrapes and Prometheus sees rates above zero. */
 const CONCURRENCY = 2;
 const LOAD_SERVICE = 'e2e-load';
+const GRPC_SERVICE = 'e2e-grpc';
 
 function missingTools(): string | undefined {
   const missing: string[] = [];
@@ -122,8 +123,17 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
       SIM_BASE_URL: `http://127.0.0.1:${ports.sim}/v1`,
     });
     procs.push(embedded);
-    const codes = await Promise.all(runs.map((r) => r.exited));
-    for (const [i, r] of runs.entries()) expect(codes[i], r.output()).toBe(0);
+    // And one exporting over OTLP/gRPC, to the collector's gRPC receiver.
+    const grpc = startProcess('load-grpc', process.execPath, ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', '1'], {
+      ...otel,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.otlpGrpc}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_SERVICE_NAME: GRPC_SERVICE,
+      SIM_BASE_URL: `http://127.0.0.1:${ports.sim}/v1`,
+    });
+    procs.push(grpc);
+    const codes = await Promise.all([...runs, grpc].map((r) => r.exited));
+    for (const [i, r] of [...runs, grpc].entries()) expect(codes[i], r.output()).toBe(0);
     loads = runs.map((r) => JSON.parse(r.output().trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as LoadSummary);
     await embedded.waitFor('"mode":"deterministic"');
     embeddedMetrics = parseExposition(await (await fetch(`http://127.0.0.1:${ports.embedded}/metrics`)).text());
@@ -133,7 +143,8 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     const expectedTotal = loads.reduce((n, l) => n + l.expected.success + l.expected.error + l.expected.cancelled, 0);
     collectorMetrics = await eventually('both processes in the collector', async () => {
       const samples = parseExposition(await (await fetch(`http://127.0.0.1:${ports.exporter}/metrics`)).text());
-      return sum(samples, 'inference_requests_total') === expectedTotal ? samples : undefined;
+      const arrived = sum(samples, 'inference_requests_total', { job: LOAD_SERVICE }) === expectedTotal && sum(samples, 'inference_requests_total', { job: GRPC_SERVICE }) === 5;
+      return arrived ? samples : undefined;
     });
     await eventually('Prometheus to scrape the final counts', async () => {
       const r = await prom(`sum(inference_requests_total{job="${LOAD_SERVICE}"})`);
@@ -191,8 +202,9 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   });
 
   it('labels: job and one instance per process, the attribute labels, no resource flood', () => {
-    const requests = collectorMetrics.filter((s) => s.name === 'inference_requests_total');
-    expect(new Set(requests.map((s) => s.labels.job))).toEqual(new Set([LOAD_SERVICE]));
+    const all = collectorMetrics.filter((s) => s.name === 'inference_requests_total');
+    expect(new Set(all.map((s) => s.labels.job))).toEqual(new Set([LOAD_SERVICE, GRPC_SERVICE]));
+    const requests = all.filter((s) => s.labels.job === LOAD_SERVICE);
     const instances = new Set(requests.map((s) => s.labels.instance));
     expect(instances.size).toBe(2);
     for (const instance of instances) expect(instance).toMatch(/^[0-9a-f-]{36}$/);
@@ -223,18 +235,26 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
 
   it('request counts summed over both processes are exact, per outcome and per instance', () => {
     const total = (k: 'success' | 'error' | 'cancelled') => loads.reduce((n, l) => n + l.expected[k], 0);
+    const load = { job: LOAD_SERVICE };
     for (const outcome of ['success', 'error', 'cancelled'] as const) {
-      expect(sum(collectorMetrics, 'inference_requests_total', { inference_outcome: outcome }), outcome).toBe(total(outcome));
+      expect(sum(collectorMetrics, 'inference_requests_total', { ...load, inference_outcome: outcome }), outcome).toBe(total(outcome));
     }
     const perInstance = new Map<string, number>();
-    for (const s of collectorMetrics.filter((x) => x.name === 'inference_requests_total')) {
+    for (const s of collectorMetrics.filter((x) => x.name === 'inference_requests_total' && x.labels.job === LOAD_SERVICE)) {
       perInstance.set(s.labels.instance!, (perInstance.get(s.labels.instance!) ?? 0) + s.value);
     }
     expect([...perInstance.values()]).toEqual([5 * REQUESTS_PER_KIND, 5 * REQUESTS_PER_KIND]);
-    expect(sum(collectorMetrics, 'inference_requests_total', { gen_ai_operation_name: 'embeddings' })).toBe(2 * REQUESTS_PER_KIND);
+    expect(sum(collectorMetrics, 'inference_requests_total', { ...load, gen_ai_operation_name: 'embeddings' })).toBe(2 * REQUESTS_PER_KIND);
     expect(sum(collectorMetrics, 'inference_requests_active')).toBe(0);
     // Every call has one duration, whatever its outcome.
-    expect(sum(collectorMetrics, 'gen_ai_client_operation_duration_seconds_count')).toBe(10 * REQUESTS_PER_KIND);
+    expect(sum(collectorMetrics, 'gen_ai_client_operation_duration_seconds_count', load)).toBe(10 * REQUESTS_PER_KIND);
+  });
+
+  it('OTLP/gRPC export reaches the collector too, with the same counts', () => {
+    const grpc = { job: GRPC_SERVICE };
+    expect(sum(collectorMetrics, 'inference_requests_total', { ...grpc, inference_outcome: 'success' })).toBe(3);
+    expect(sum(collectorMetrics, 'inference_requests_total', { ...grpc, inference_outcome: 'error' })).toBe(1);
+    expect(sum(collectorMetrics, 'inference_requests_total', { ...grpc, inference_outcome: 'cancelled' })).toBe(1);
   });
 
   it('time to first token read back from Prometheus matches the server delay', async () => {
