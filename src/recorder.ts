@@ -94,10 +94,6 @@ export class RequestRecorder implements InferenceTracker {
     this.responseModel = model;
   }
 
-  get hasResponseModel(): boolean {
-    return this.responseModel !== undefined;
-  }
-
   end(result?: InferenceResult): void {
     if (result?.usage !== undefined) this.setUsage(result.usage);
     if (result?.responseModel !== undefined) this.setResponseModel(result.responseModel);
