@@ -484,39 +484,47 @@ function handleChat(ctx, body, p, plan) {
   plan.reasoning.forEach((text, i) => {
     steps.push({ at: Math.max(headerAt, plan.reasoningTimes[i]), fn: () => send(chunk(choice({ reasoning_content: text }))) });
   });
-  if (drop !== undefined && drop <= 0) {
-    steps.push({ at: Math.max(headerAt, plan.contentTimes[0] ?? plan.doneAt), fn: () => ctx.drop() });
-  }
-  plan.content.forEach((text, i) => {
-    if (drop !== undefined && i >= drop) return;
-    let delta;
+  const deltaOf = (text, i) => {
     if (p.toolCall) {
-      delta =
-        i === 0
-          ? { tool_calls: [{ index: 0, id: toolId, type: 'function', function: { name: toolName, arguments: frags[0] } }] }
-          : { tool_calls: [{ index: 0, function: { arguments: frags[i] } }] };
-    } else if (p.refusal) {
-      delta = { refusal: text };
-    } else {
-      delta = { content: text };
+      return i === 0
+        ? { tool_calls: [{ index: 0, id: toolId, type: 'function', function: { name: toolName, arguments: frags[0] } }] }
+        : { tool_calls: [{ index: 0, function: { arguments: frags[i] } }] };
     }
-    const isDropPoint = drop !== undefined && i === drop - 1;
-    steps.push({
-      at: Math.max(headerAt, plan.contentTimes[i]),
-      fn: () => send(chunk(choice(delta)), isDropPoint ? () => ctx.drop() : undefined),
-    });
-  });
-  if (drop === undefined || drop > plan.content.length) {
-    steps.push({
-      at: plan.doneAt,
-      fn: () => {
+    return p.refusal ? { refusal: text } : { content: text };
+  };
+  steps.push(
+    ...chunkSteps(ctx, send, {
+      headerAt,
+      drop,
+      items: plan.content.map((text, i) => ({ at: plan.contentTimes[i], chunk: () => chunk(choice(deltaOf(text, i))) })),
+      doneAt: plan.doneAt,
+      finish: () => {
         send(chunk(choice({}, finishReason)));
         if (includeUsage) send(chunk([], { usage: chatUsage(p, plan) }));
         res.end('data: [DONE]\n\n');
       },
-    });
-  }
+    }),
+  );
   ctx.run(steps);
+}
+
+/**
+ * The timed steps of a stream's content: one chunk per item, no earlier than the headers. With
+ * `drop`, the connection is reset right after the `drop`-th chunk (for 0: when the first was
+ * due) and `finish` never runs; otherwise `finish` runs at `doneAt`.
+ */
+function chunkSteps(ctx, send, { headerAt, drop, items, doneAt, finish }) {
+  const steps = [];
+  if (drop !== undefined && drop <= 0) {
+    steps.push({ at: Math.max(headerAt, items[0]?.at ?? doneAt), fn: () => ctx.drop() });
+  }
+  items.forEach(({ at, chunk }, i) => {
+    if (drop !== undefined && i >= drop) return;
+    const isDropPoint = drop !== undefined && i === drop - 1;
+    steps.push({ at: Math.max(headerAt, at), fn: () => send(chunk(), isDropPoint ? () => ctx.drop() : undefined) });
+  });
+  if (drop === undefined || drop > items.length) steps.push({ at: doneAt, fn: finish });
+  return steps;
 }
 
 function handleCompletions(ctx, body, p, plan) {
@@ -580,27 +588,19 @@ function handleCompletions(ctx, body, p, plan) {
       },
     },
   ];
-  if (drop !== undefined && drop <= 0) {
-    steps.push({ at: Math.max(headerAt, times[0] ?? plan.doneAt), fn: () => ctx.drop() });
-  }
-  texts.forEach((text, i) => {
-    if (drop !== undefined && i >= drop) return;
-    const isDropPoint = drop !== undefined && i === drop - 1;
-    steps.push({
-      at: Math.max(headerAt, times[i]),
-      fn: () => send(chunk(choice(text)), isDropPoint ? () => ctx.drop() : undefined),
-    });
-  });
-  if (drop === undefined || drop > texts.length) {
-    steps.push({
-      at: plan.doneAt,
-      fn: () => {
+  steps.push(
+    ...chunkSteps(ctx, send, {
+      headerAt,
+      drop,
+      items: texts.map((text, i) => ({ at: times[i], chunk: () => chunk(choice(text)) })),
+      doneAt: plan.doneAt,
+      finish: () => {
         send(chunk(choice('', 'stop')));
         if (includeUsage) send(chunk([], { usage: usage() }));
         res.end('data: [DONE]\n\n');
       },
-    });
-  }
+    }),
+  );
   ctx.run(steps);
 }
 
