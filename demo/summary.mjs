@@ -28,6 +28,8 @@ export const METRIC = Object.freeze({
 const MODEL = ATTR.requestModel;
 const OUTCOME = ATTR.outcome;
 const TOKEN_TYPE = ATTR.tokenType;
+/** Histograms summed over all their points, by the summary field they go to. */
+const HISTOGRAM_FIELD = { [METRIC.ttft]: 'ttft', [METRIC.perChunk]: 'perChunk', [METRIC.tokenRate]: 'tokenRate' };
 
 function emptyModel() {
   return {
@@ -89,23 +91,13 @@ export function takeSnapshot(collected, at = performance.now()) {
                 m.duration = addHistogram(m.duration, dp.value);
               }
               break;
-            case METRIC.ttft: {
-              const m = get(attrs);
-              m.ttft = addHistogram(m.ttft, dp.value);
-              break;
+            default: {
+              const field = HISTOGRAM_FIELD[name];
+              if (field !== undefined) {
+                const m = get(attrs);
+                m[field] = addHistogram(m[field], dp.value);
+              }
             }
-            case METRIC.perChunk: {
-              const m = get(attrs);
-              m.perChunk = addHistogram(m.perChunk, dp.value);
-              break;
-            }
-            case METRIC.tokenRate: {
-              const m = get(attrs);
-              m.tokenRate = addHistogram(m.tokenRate, dp.value);
-              break;
-            }
-            default:
-              break;
           }
         }
       }
