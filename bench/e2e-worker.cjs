@@ -23,12 +23,12 @@ if (mode === 'instrumentation-openai') {
 }
 const { OpenAI } = require('openai');
 if (mode === 'otel-inference') {
-  const { instrumentOpenAI } = require('../dist/index.cjs');
+  const { instrumentOpenAI } = require('../packages/instrumentation/dist/index.cjs');
   instrumentOpenAI(OpenAI, { streamUsage: 'always' });
 }
 if (mode === 'otel-inference-noop-sdk') {
   // Our openai path with record calls that do nothing: what otel-inference costs by itself.
-  const { instrumentOpenAI, createInferenceMetrics } = require('../dist/index.cjs');
+  const { instrumentOpenAI, createInferenceMetrics } = require('../packages/instrumentation/dist/index.cjs');
   const meter = require('@opentelemetry/api').createNoopMeter();
   instrumentOpenAI(OpenAI, { streamUsage: 'always', metrics: createInferenceMetrics({ meterProvider: { getMeter: () => meter } }) });
 }

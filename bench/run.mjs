@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as metricsApi from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { createInferenceMetrics, METRIC, DURATION_BUCKETS, TOKEN_BUCKETS } from '../dist/index.js';
+import { createInferenceMetrics, METRIC, DURATION_BUCKETS, TOKEN_BUCKETS } from '../packages/instrumentation/dist/index.js';
 import { startSimServer } from '../demo/sim-server.mjs';
 import { compare, fmt, median, verdict } from './lib.mjs';
 

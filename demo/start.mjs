@@ -17,7 +17,7 @@
 //   --sim-port <port>   the simulated server's port (default $SIM_PORT or 8000; a free one if busy;
 //                       0 = any free port)
 //   --seed <n>          seed of the simulated server's random latency and errors
-//   --no-build          do not build dist/ even when it is missing or older than src/
+//   --no-build          do not build the packages even when a build is missing or older than its src/
 //
 // Environment: OTEL_* as for any app (OTEL_EXPORTER_PROMETHEUS_PORT/HOST, OTEL_METRICS_EXPORTER,
 // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...); SIM_BASE_URL: use that server instead of
@@ -68,7 +68,7 @@ function parseArgs(argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Build dist/ when it is missing or older than the sources
+// Build the packages when a build is missing or older than its sources
 
 function newestMtime(dir) {
   let newest = 0;
@@ -79,14 +79,23 @@ function newestMtime(dir) {
   return newest;
 }
 
+/** Each built package: its dist/ outputs, and the sources they come from. */
+const PACKAGES = [
+  { dir: 'packages/instrumentation', outputs: ['index.js', 'index.cjs'] },
+  { dir: 'packages/otel-inference', outputs: ['index.js', 'register.js', 'register.cjs'] },
+];
+
 function buildIfNeeded() {
-  const outputs = ['register.js', 'index.js'].map((f) => path.join(REPO, 'dist', f));
   let reason;
-  if (!outputs.every((f) => existsSync(f))) reason = 'dist/ is missing';
-  else {
-    const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
-    const inputs = Math.max(newestMtime(path.join(REPO, 'src')), statSync(path.join(REPO, 'tsup.config.ts')).mtimeMs);
-    if (inputs > built) reason = 'dist/ is older than src/';
+  for (const pkg of PACKAGES) {
+    const root = path.join(REPO, pkg.dir);
+    const outputs = pkg.outputs.map((f) => path.join(root, 'dist', f));
+    if (!outputs.every((f) => existsSync(f))) reason ??= `${pkg.dir}/dist is missing`;
+    else {
+      const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
+      const inputs = Math.max(newestMtime(path.join(root, 'src')), statSync(path.join(root, 'tsup.config.ts')).mtimeMs);
+      if (inputs > built) reason ??= `${pkg.dir}/dist is older than its src/`;
+    }
   }
   if (!reason) return;
   console.log(`demo: ${reason}: building (npm run build)…`);

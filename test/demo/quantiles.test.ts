@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketTotal, histogramQuantile, mergeBuckets, subtractBuckets } from '../../demo/quantiles.mjs';
-import { DURATION_BUCKETS } from '../../src/semconv.js';
+import { DURATION_BUCKETS } from '../../packages/instrumentation/src/semconv.js';
 
 const B = [0.1, 0.2, 0.4];
 // 10 in (0, 0.1], 20 in (0.1, 0.2], 10 in (0.2, 0.4], none above: cumulative 10, 30, 40, 40.

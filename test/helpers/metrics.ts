@@ -9,7 +9,7 @@ import {
   type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { expect } from 'vitest';
-import { createInferenceMetrics, type InferenceMetrics, type InferenceMetricsOptions } from '../../src/index.js';
+import { createInferenceMetrics, type InferenceMetrics, type InferenceMetricsOptions } from '../../packages/instrumentation/src/index.js';
 
 /** A pull reader: the test decides when to collect. */
 class TestReader extends MetricReader {

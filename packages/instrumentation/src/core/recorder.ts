@@ -1,0 +1,184 @@
+import type { Attributes } from '@opentelemetry/api';
+import { errorTypeOf, outcomeOfError } from './error-type.js';
+import type { Instruments } from './instruments.js';
+import { reportInternalError } from './internal-errors.js';
+import { ATTR, ERROR_TYPE, OUTCOME, TOKEN_TYPE, type Outcome } from '../semconv.js';
+import type { TokenUsage } from './shapes.js';
+
+/** What a request ended with, as far as the caller knows it. */
+export interface InferenceResult {
+  /** Token counts the provider reported. Never pass estimates: no count, no token metric. */
+  usage?: TokenUsage;
+  /** The model that answered (`gen_ai.response.model`), when the response names it. */
+  responseModel?: string;
+}
+
+/**
+ * A request in flight, for code that is neither a promise nor an async iterable (callbacks,
+ * an SSE proxy relaying bytes). Call {@link InferenceTracker.output} for each output chunk,
+ * then exactly one of `end`, `fail` or `cancel`; later calls are ignored.
+ */
+export interface InferenceTracker {
+  /** One output chunk arrived. The first gives time to first chunk; each later one a gap. */
+  output(): void;
+  /** Merge provider-reported token counts; a later report of a field replaces an earlier one. */
+  setUsage(usage: TokenUsage): void;
+  /** Set `gen_ai.response.model`. */
+  setResponseModel(model: string): void;
+  /** The request completed: outcome `success`. */
+  end(result?: InferenceResult): void;
+  /** The request failed with `error` (outcome `error`, or `cancelled` for an abort). */
+  fail(error: unknown): void;
+  /** The caller gave up on the request: outcome `cancelled`. */
+  cancel(): void;
+  /** True once the request has been recorded. */
+  readonly ended: boolean;
+}
+
+export type ModelFilter = (model: string) => string;
+
+/** Requests whose stream was garbage-collected before it ended are recorded as cancelled. */
+const abandonedStreams = new FinalizationRegistry<RequestRecorder>((recorder) => recorder.abandon());
+
+/**
+ * Accumulates one request's timings and usage and records every instrument in one place,
+ * exactly once, when the request ends on whichever path.
+ */
+export class RequestRecorder implements InferenceTracker {
+  private readonly startedAt = performance.now();
+  private lastActivityAt = this.startedAt;
+  private firstOutputAt = -1;
+  private lastOutputAt = -1;
+  private outputChunks = 0;
+  private readonly gaps: number[] = [];
+  private inputTokens: number | undefined;
+  private outputTokens: number | undefined;
+  private responseModel: string | undefined;
+  private finished = false;
+  private readonly gcToken = {};
+
+  constructor(
+    private readonly instruments: Instruments,
+    private readonly base: Attributes,
+    private readonly stream: boolean,
+    private readonly modelFilter: ModelFilter,
+  ) {
+    instruments.activeRequests.add(1, base);
+  }
+
+  get ended(): boolean {
+    return this.finished;
+  }
+
+  output(): void {
+    if (this.finished) return;
+    const now = performance.now();
+    if (this.outputChunks === 0) this.firstOutputAt = now;
+    else this.gaps.push(now - this.lastOutputAt);
+    this.outputChunks++;
+    this.lastOutputAt = now;
+    this.lastActivityAt = now;
+  }
+
+  /** Something other than output arrived (the response headers). */
+  touch(): void {
+    this.lastActivityAt = performance.now();
+  }
+
+  setUsage(usage: TokenUsage): void {
+    if (usage.inputTokens !== undefined) this.inputTokens = usage.inputTokens;
+    if (usage.outputTokens !== undefined) this.outputTokens = usage.outputTokens;
+  }
+
+  setResponseModel(model: string): void {
+    this.responseModel = model;
+  }
+
+  end(result?: InferenceResult): void {
+    if (result?.usage !== undefined) this.setUsage(result.usage);
+    if (result?.responseModel !== undefined) this.setResponseModel(result.responseModel);
+    this.finish(OUTCOME.success, undefined, performance.now());
+  }
+
+  fail(error: unknown, signal?: AbortSignal): void {
+    const endedAt = performance.now();
+    let outcome: Outcome = OUTCOME.error;
+    let errorType: string | undefined = ERROR_TYPE.other;
+    try {
+      outcome = outcomeOfError(error, signal);
+      errorType = outcome === OUTCOME.error ? errorTypeOf(error) : undefined;
+    } catch (classifyError) {
+      // An error object with throwing getters still ends the request, as `_OTHER`.
+      reportInternalError('error.type', classifyError);
+    }
+    this.finish(outcome, errorType, endedAt);
+  }
+
+  cancel(): void {
+    this.finish(OUTCOME.cancelled, undefined, performance.now());
+  }
+
+  /**
+   * Ends the request as cancelled if `target` is garbage-collected first. Replaces any
+   * earlier target: whoever holds the stream now is what keeps the request alive.
+   */
+  watch(target: object): void {
+    if (this.finished) return;
+    abandonedStreams.unregister(this.gcToken);
+    abandonedStreams.register(target, this, this.gcToken);
+  }
+
+  /** The stream was collected unfinished. Its duration runs to the last thing seen of it. */
+  abandon(): void {
+    this.finish(OUTCOME.cancelled, undefined, this.lastActivityAt);
+  }
+
+  private finish(outcome: Outcome, errorType: string | undefined, endedAt: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    abandonedStreams.unregister(this.gcToken);
+    try {
+      this.record(outcome, errorType, endedAt);
+    } catch (error) {
+      reportInternalError('record', error);
+    }
+  }
+
+  private record(outcome: Outcome, errorType: string | undefined, endedAt: number): void {
+    const { instruments, base } = this;
+    instruments.activeRequests.add(-1, base);
+
+    const attributes: Attributes = { ...base };
+    if (this.responseModel !== undefined) attributes[ATTR.responseModel] = this.modelFilter(this.responseModel);
+    if (errorType !== undefined) attributes[ATTR.errorType] = errorType;
+    const withOutcome: Attributes = { ...attributes, [ATTR.outcome]: outcome };
+
+    const seconds = (endedAt - this.startedAt) / 1000;
+    instruments.requests.add(1, withOutcome);
+    instruments.duration.record(seconds, withOutcome);
+
+    if (this.outputChunks > 0) {
+      instruments.timeToFirstChunk.record((this.firstOutputAt - this.startedAt) / 1000, attributes);
+      for (const gap of this.gaps) instruments.timePerOutputChunk.record(gap / 1000, attributes);
+    }
+    if (this.inputTokens !== undefined) {
+      instruments.tokenUsage.record(this.inputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input });
+    }
+    if (this.outputTokens !== undefined) {
+      instruments.tokenUsage.record(this.outputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output });
+      const rate = this.outputRate(this.outputTokens, seconds);
+      if (rate !== undefined) instruments.outputTokenRate.record(rate, attributes);
+    }
+  }
+
+  /**
+   * Streams: the decode rate, (tokens − 1) / (last output chunk − first output chunk), which
+   * leaves out the time to first token. Single responses: tokens / duration.
+   */
+  private outputRate(tokens: number, seconds: number): number | undefined {
+    if (!this.stream) return tokens > 0 && seconds > 0 ? tokens / seconds : undefined;
+    const decodeSeconds = (this.lastOutputAt - this.firstOutputAt) / 1000;
+    if (this.outputChunks < 2 || tokens < 2 || decodeSeconds <= 0) return undefined;
+    return (tokens - 1) / decodeSeconds;
+  }
+}

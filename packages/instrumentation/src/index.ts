@@ -1,0 +1,61 @@
+export {
+  InferenceMetrics,
+  createInferenceMetrics,
+  type CallOptions,
+  type InferenceMetricsOptions,
+  type InferenceRequest,
+  type StreamOptions,
+  type TrackerOptions,
+} from './core/metrics.js';
+export type { InferenceResult, InferenceTracker } from './core/recorder.js';
+export {
+  extractResponseModel,
+  extractUsage,
+  isOutputChunk,
+  type OutputChunkPredicate,
+  type ResponseModelExtractor,
+  type TokenUsage,
+  type UsageExtractor,
+} from './core/shapes.js';
+export { InferenceInstrumentation, type InferenceInstrumentationConfig } from './instrumentations/base.js';
+export {
+  INFERENCE_INSTRUMENTATIONS,
+  enabledByEnv,
+  getInferenceInstrumentations,
+  type InferenceInstrumentationName,
+  type InferenceInstrumentationsConfig,
+  type InstrumentationEntry,
+} from './instrumentations/registry.js';
+export {
+  OpenAIInstrumentation,
+  OPENAI_SUPPORTED_VERSIONS,
+  instrumentOpenAI,
+  type OpenAIInstrumentationConfig,
+  type OpenAIInstrumentationOptions,
+  type StreamUsage,
+} from './instrumentations/openai/index.js';
+export {
+  ATTR,
+  DURATION_BUCKETS,
+  METER_NAME,
+  METRIC,
+  OUTCOME,
+  TOKEN_BUCKETS,
+  TOKENS_PER_SECOND_BUCKETS,
+  type Outcome,
+} from './semconv.js';
+export { VERSION } from './version.js';
+
+import { defaultInferenceMetrics, type InferenceMetrics } from './core/metrics.js';
+
+/** Records a promise-returning (or plain) call into the global MeterProvider. See {@link InferenceMetrics.instrumentCall}. */
+export const instrumentCall: InferenceMetrics['instrumentCall'] =
+  defaultInferenceMetrics.instrumentCall.bind(defaultInferenceMetrics);
+
+/** Records a stream into the global MeterProvider. See {@link InferenceMetrics.instrumentStream}. */
+export const instrumentStream: InferenceMetrics['instrumentStream'] =
+  defaultInferenceMetrics.instrumentStream.bind(defaultInferenceMetrics) as InferenceMetrics['instrumentStream'];
+
+/** Starts a manually tracked request in the global MeterProvider. See {@link InferenceMetrics.startRequest}. */
+export const startRequest: InferenceMetrics['startRequest'] =
+  defaultInferenceMetrics.startRequest.bind(defaultInferenceMetrics);

@@ -1,0 +1,79 @@
+/**
+ * The library instrumentations, by name: the one table that the register entry's loader hook
+ * (which modules to intercept), its boot (what to enable) and the docs read. A new client
+ * library plugs in here.
+ *
+ * Names follow the OpenTelemetry Node.js convention: `OTEL_NODE_ENABLED_INSTRUMENTATIONS` and
+ * `OTEL_NODE_DISABLED_INSTRUMENTATIONS` are comma lists of names, the disabled list wins, and an
+ * unset or empty enabled list means "all". Ours carry an `inference-` prefix, so that the
+ * upstream `openai` name (@opentelemetry/instrumentation-openai, for auto-instrumentations-node
+ * in the same process) switches only that one.
+ */
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
+
+export interface InstrumentationEntry<C = unknown> {
+  /** The name in OTEL_NODE_ENABLED_INSTRUMENTATIONS / OTEL_NODE_DISABLED_INSTRUMENTATIONS. */
+  readonly name: string;
+  /** The npm packages it patches; the ESM loader hook intercepts exactly these. */
+  readonly modules: readonly string[];
+  /** The versions of those packages it patches (semver ranges). */
+  readonly supportedVersions: readonly string[];
+  /** One line for the docs: what it records. */
+  readonly description: string;
+  readonly create: (config?: C) => Instrumentation;
+}
+
+/** Configuration by instrumentation name, for {@link getInferenceInstrumentations}. */
+export interface InferenceInstrumentationsConfig {
+  'inference-openai'?: OpenAIInstrumentationConfig;
+}
+
+export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
+
+type Entries = { readonly [N in InferenceInstrumentationName]: InstrumentationEntry<InferenceInstrumentationsConfig[N]> };
+
+const ENTRIES: Entries = {
+  'inference-openai': {
+    name: 'inference-openai',
+    modules: ['openai'],
+    supportedVersions: OPENAI_SUPPORTED_VERSIONS,
+    description: 'the `openai` client: chat.completions, completions, responses and embeddings, streamed or not',
+    create: (config) => new OpenAIInstrumentation(config),
+  },
+};
+
+/** Every library instrumentation of this package, in a stable order. */
+export const INFERENCE_INSTRUMENTATIONS: readonly InstrumentationEntry[] = Object.values(ENTRIES) as InstrumentationEntry[];
+
+function envList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
+
+/**
+ * Whether `name` is switched on by OTEL_NODE_ENABLED_INSTRUMENTATIONS /
+ * OTEL_NODE_DISABLED_INSTRUMENTATIONS, as @opentelemetry/auto-instrumentations-node reads them.
+ * Names of other packages in those lists are someone else's and are ignored.
+ */
+export function enabledByEnv(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (envList(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS).includes(name)) return false;
+  const enabled = envList(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
+  return enabled.length === 0 || enabled.includes(name);
+}
+
+/**
+ * The inference instrumentations to pass to the NodeSDK (`instrumentations: [...]`) or to
+ * `registerInstrumentations`, like `getNodeAutoInstrumentations()`: every one the environment
+ * leaves on, each with its config. A config's `enabled` overrides the environment.
+ */
+export function getInferenceInstrumentations(config: InferenceInstrumentationsConfig = {}): Instrumentation[] {
+  const out: Instrumentation[] = [];
+  for (const name of Object.keys(ENTRIES) as InferenceInstrumentationName[]) {
+    const own = config[name];
+    if (own?.enabled ?? enabledByEnv(name)) out.push(ENTRIES[name].create(own));
+  }
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * Starts everything once per process (a second copy of the entry, ESM next to CJS, finds
+ * the first one's state through a global symbol and does nothing).
+ */
+import { isMainThread } from 'node:worker_threads';
+import { diag, metrics } from '@opentelemetry/api';
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { enabledByEnv } from '@otel-inference/instrumentation';
+import { checkRetiredVariables, checkResourceAttributes, readConfig, readLogLevel, sdkDisabled, workerThreadsEnabled, type RegisterConfig } from './config.js';
+import { installDiagLogger, RegisterDiagLogger, secretsFromEnv } from './diag.js';
+import { registerEsmLoaderHook, type EsmHookKind } from './esm-hook.js';
+import { REGISTER_INSTRUMENTATIONS, type Endpoint } from './instrumentations.js';
+import { startSdk } from './sdk.js';
+import { bounded, installShutdownHooks } from './shutdown.js';
+
+export interface RegisterState {
+  /** Why nothing was started, when nothing was. */
+  readonly skipped?: 'OTEL_SDK_DISABLED' | 'worker thread';
+  /**
+   * The MeterProvider register started (also the global one). Undefined when the app already
+   * had one: register then records into the app's and starts no exporter.
+   */
+  readonly meterProvider?: MeterProvider;
+  readonly metricReader?: MetricReader;
+  /** The names of the instrumentations enabled. */
+  readonly instrumentations: readonly string[];
+  /** How ESM imports are hooked: in-thread (`sync`), on a loader thread (`async`), or not. */
+  readonly esmHook: EsmHookKind;
+  /** Resolves when the ESM loader hook has acknowledged the hooked modules. */
+  readonly ready: Promise<void>;
+  readonly shutdown: () => Promise<void>;
+  readonly forceFlush: () => Promise<void>;
+}
+
+export const STATE_KEY = Symbol.for('otel-inference.register');
+
+const noop = async (): Promise<void> => {};
+
+export function getState(): RegisterState | undefined {
+  return (globalThis as { [STATE_KEY]?: RegisterState })[STATE_KEY];
+}
+
+function setState(state: RegisterState): RegisterState {
+  (globalThis as { [STATE_KEY]?: RegisterState })[STATE_KEY] = state;
+  return state;
+}
+
+/**
+ * True when a MeterProvider is registered already (by the app's own SDK, or another preload
+ * that ran first). The metrics API keeps its globals under this key, shared by every copy of
+ * @opentelemetry/api 1.x in the process.
+ */
+function hasGlobalMeterProvider(): boolean {
+  const globals = (globalThis as Record<symbol, { metrics?: unknown } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
+  return globals?.metrics !== undefined;
+}
+
+export function boot(): RegisterState {
+  const existing = getState();
+  if (existing) return existing;
+  const skipped = (reason: NonNullable<RegisterState['skipped']>): RegisterState =>
+    setState({ skipped: reason, instrumentations: [], esmHook: 'none', ready: Promise.resolve(), shutdown: noop, forceFlush: noop });
+
+  if (sdkDisabled()) return skipped('OTEL_SDK_DISABLED');
+  if (!isMainThread && !workerThreadsEnabled()) return skipped('worker thread');
+
+  const logger = new RegisterDiagLogger(secretsFromEnv());
+  installDiagLogger(logger);
+  const { level, warning } = readLogLevel();
+  logger.level = level;
+  if (warning) diag.warn(warning);
+
+  const config = readConfig();
+  checkResourceAttributes();
+  checkRetiredVariables();
+
+  const appProvider = hasGlobalMeterProvider();
+  const entries = REGISTER_INSTRUMENTATIONS.filter((e) => enabledByEnv(e.name) && (!appProvider || e.withAppMeterProvider));
+
+  // The loader hook first: no app module has been loaded yet.
+  const esmHook = registerEsmLoaderHook(entries.flatMap((e) => e.modules));
+  const enable = (meterProvider?: MeterProvider): string[] => {
+    const instrumentations: Instrumentation[] = [];
+    const names: string[] = [];
+    const own = ownTraffic(config);
+    for (const entry of entries) {
+      const instrumentation = entry.create(config, own);
+      if (instrumentation === undefined) continue;
+      instrumentations.push(instrumentation);
+      names.push(entry.name);
+    }
+    registerInstrumentations({ instrumentations, ...(meterProvider ? { meterProvider } : {}) });
+    return names;
+  };
+
+  if (appProvider) {
+    diag.info(
+      'a MeterProvider is already registered (by the app or an earlier preload): recording into it; ' +
+        'no exporter started, the app\'s SDK exports and flushes',
+    );
+    const instrumentations = enable();
+    return setState({ instrumentations, esmHook: esmHook.kind, ready: esmHook.ready(), shutdown: noop, forceFlush: noop });
+  }
+
+  const { meterProvider, inProcessReader } = startSdk(config, logger);
+  metrics.setGlobalMeterProvider(meterProvider);
+  const instrumentations = enable(meterProvider);
+  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis);
+  return setState({
+    meterProvider,
+    ...(inProcessReader ? { metricReader: inProcessReader } : {}),
+    instrumentations,
+    esmHook: esmHook.kind,
+    ready: esmHook.ready(),
+    shutdown,
+    forceFlush: () => bounded(meterProvider.forceFlush(), config.exportTimeoutMillis, 'metrics flush'),
+  });
+}
+
+/** Where our own exporters talk (or listen), so that HTTP metrics leave that traffic out. */
+function ownTraffic(config: RegisterConfig): Endpoint[] {
+  const out: Endpoint[] = [];
+  if (config.exporters.includes('prometheus')) out.push({ host: config.prometheusHost, port: config.prometheusPort });
+  if (config.exporters.includes('otlp') && config.otlpProtocol !== 'grpc') {
+    const raw =
+      process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim() ||
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ||
+      'http://localhost:4318';
+    try {
+      const u = new URL(raw);
+      out.push({ host: u.hostname, port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80) });
+    } catch {
+      /* the exporter warns about a bad URL itself */
+    }
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { extractResponseModel, extractUsage, isOutputChunk } from '../../../packages/instrumentation/src/core/shapes.js';
+
+describe('extractUsage', () => {
+  it.each([
+    ['OpenAI chat', { usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }, { inputTokens: 3, outputTokens: 4 }],
+    ['Responses / Anthropic', { usage: { input_tokens: 5, output_tokens: 6 } }, { inputTokens: 5, outputTokens: 6 }],
+    ['Responses stream event', { type: 'response.completed', response: { usage: { input_tokens: 1, output_tokens: 2 } } }, { inputTokens: 1, outputTokens: 2 }],
+    ['Anthropic message_start', { type: 'message_start', message: { usage: { input_tokens: 9, output_tokens: 1 } } }, { inputTokens: 9, outputTokens: 1 }],
+    ['Anthropic message_delta', { type: 'message_delta', usage: { output_tokens: 30 } }, { outputTokens: 30 }],
+    ['embeddings', { usage: { prompt_tokens: 8, total_tokens: 8 } }, { inputTokens: 8 }],
+    ['Gemini', { usageMetadata: { promptTokenCount: 2, candidatesTokenCount: 3 } }, { inputTokens: 2, outputTokens: 3 }],
+  ])('%s', (_name, value, expected) => {
+    expect(extractUsage(value)).toEqual(expected);
+  });
+
+  it.each([
+    ['null usage', { usage: null }],
+    ['no usage', { choices: [] }],
+    ['negative or non-numeric counts', { usage: { prompt_tokens: -1, completion_tokens: '4' } }],
+    ['NaN', { usage: { prompt_tokens: Number.NaN } }],
+    ['null', null],
+    ['a string', 'usage'],
+  ])('reports nothing for %s', (_name, value) => {
+    expect(extractUsage(value)).toBeUndefined();
+  });
+});
+
+describe('isOutputChunk', () => {
+  it.each([
+    ['content', { choices: [{ delta: { content: 'a' } }] }],
+    ['refusal', { choices: [{ delta: { refusal: 'no' } }] }],
+    ['tool call', { choices: [{ delta: { tool_calls: [{ index: 0 }] } }] }],
+    ['reasoning_content', { choices: [{ delta: { reasoning_content: 'hm' } }] }],
+    ['legacy completion text', { choices: [{ text: 'a' }] }],
+    ['Responses text delta', { type: 'response.output_text.delta', delta: 'a' }],
+    ['Responses function arguments delta', { type: 'response.function_call_arguments.delta', delta: '{' }],
+    ['Anthropic content_block_delta', { type: 'content_block_delta', delta: { text: 'a' } }],
+    ['Gemini candidate text', { candidates: [{ content: { parts: [{ text: 'a' }] } }] }],
+    ['a string', 'a'],
+    ['bytes', new Uint8Array([1])],
+  ])('%s is output', (_name, chunk) => {
+    expect(isOutputChunk(chunk)).toBe(true);
+  });
+
+  it.each([
+    ['role-only', { choices: [{ delta: { role: 'assistant', content: '' } }] }],
+    ['finish', { choices: [{ delta: {}, finish_reason: 'stop' }] }],
+    ['empty choices (usage chunk)', { choices: [], usage: { prompt_tokens: 1 } }],
+    ['no choices', { id: 'x' }],
+    ['choices null', { choices: null }],
+    ['Responses created', { type: 'response.created', response: {} }],
+    ['Responses empty delta', { type: 'response.output_text.delta', delta: '' }],
+    ['Anthropic ping', { type: 'ping' }],
+    ['empty string', ''],
+    ['empty bytes', new Uint8Array()],
+    ['null', null],
+    ['a number', 1],
+  ])('%s is not output', (_name, chunk) => {
+    expect(isOutputChunk(chunk)).toBe(false);
+  });
+});
+
+describe('extractResponseModel', () => {
+  it('reads model, response.model, message.model and modelVersion', () => {
+    expect(extractResponseModel({ model: 'a' })).toBe('a');
+    expect(extractResponseModel({ response: { model: 'b' } })).toBe('b');
+    expect(extractResponseModel({ message: { model: 'c' } })).toBe('c');
+    expect(extractResponseModel({ modelVersion: 'd' })).toBe('d');
+    expect(extractResponseModel({ model: '' })).toBeUndefined();
+    expect(extractResponseModel(undefined)).toBeUndefined();
+  });
+});
