@@ -14,7 +14,10 @@ export const APPS = path.join(REPO, 'test/fixtures/apps');
 export type Loader = 'import' | 'require' | 'node-options' | 'none';
 
 export interface RunOptions {
+  /** A file in test/fixtures/apps (or relative to it); ignored with `eval`. */
   app: string;
+  /** Run this code with `node -e` instead of a file. */
+  eval?: string;
   loader?: Loader;
   env?: Record<string, string | undefined>;
   /** Command-line arguments for the app. */
@@ -55,7 +58,8 @@ export function start(opts: RunOptions): Started {
   if (loader === 'require') args.push('--require', 'otel-inference/register');
   if (loader === 'node-options') env.NODE_OPTIONS = '--import otel-inference/register';
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  args.push(path.join(APPS, opts.app), ...(opts.args ?? []));
+  if (opts.eval !== undefined) args.push('-e', opts.eval, ...(opts.args ?? []));
+  else args.push(path.join(APPS, opts.app), ...(opts.args ?? []));
   const began = Date.now();
   const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -31,6 +31,21 @@ interface SyncHooksEntry {
   register(options: { include: string[] }): void;
 }
 
+type ResolveHook = NonNullable<Parameters<typeof nodeModule.registerHooks>[0]['resolve']>;
+
+/**
+ * import-in-the-middle 3.6's synchronous resolve hook treats a resolution without a parent as
+ * the entry point and marks it `commonjs`; for a built-in (the `module` that `node -e` scripts
+ * get, a `require('util')` there) Node then tries to read a file named `module` and throws.
+ * Registered after it, this hook runs first and puts a built-in's format back.
+ */
+const keepBuiltinsBuiltin: ResolveHook = (specifier, context, nextResolve) => {
+  const result = nextResolve(specifier, context);
+  return nodeModule.isBuiltin(specifier) && result.url.startsWith('node:') && result.format !== 'builtin'
+    ? { ...result, format: 'builtin' }
+    : result;
+};
+
 function supportsSyncHooks(): boolean {
   return (localRequire('import-in-the-middle/supports-sync-hooks.mjs') as { supportsSyncHooks(): boolean }).supportsSyncHooks();
 }
@@ -41,6 +56,7 @@ export function registerEsmLoaderHook(modules: readonly string[]): EsmHook {
   try {
     if (typeof nodeModule.registerHooks === 'function' && supportsSyncHooks()) {
       (localRequire('import-in-the-middle/register-hooks.mjs') as SyncHooksEntry).register({ include: [...modules] });
+      nodeModule.registerHooks({ resolve: keepBuiltinsBuiltin });
       return { kind: 'sync', ready: () => Promise.resolve() };
     }
     const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
