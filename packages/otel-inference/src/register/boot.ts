@@ -96,8 +96,8 @@ export function boot(): RegisterState {
 
   if (appProvider) {
     diag.info(
-      'a MeterProvider is already registered (by the app or an earlier preload): recording into it; ' +
-        'no exporter started, the app\'s SDK exports and flushes',
+      'a MeterProvider is already registered (by the app or an earlier preload): recording into it, ' +
+        'with no reader of our own; the app\'s SDK sends and flushes the metrics',
     );
     const instrumentations = enable();
     return setState({ instrumentations, esmHook: esmHook.kind, ready: esmHook.ready(), shutdown: noop, forceFlush: noop });
