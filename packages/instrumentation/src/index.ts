@@ -37,13 +37,25 @@ export {
 export {
   ATTR,
   DURATION_BUCKETS,
+  INSTRUMENT,
   METER_NAME,
   METRIC,
   OUTCOME,
   TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
+  type InstrumentKey,
+  type InstrumentKind,
+  type InstrumentSpec,
   type Outcome,
 } from './semconv.js';
+export {
+  PROMETHEUS_LABEL,
+  PROMETHEUS_METRIC,
+  prometheusLabel,
+  prometheusMetric,
+  prometheusName,
+  type PrometheusMetric,
+} from './prometheus-names.js';
 export { VERSION } from './version.js';
 
 import { defaultInferenceMetrics, type InferenceMetrics } from './core/metrics.js';

@@ -116,3 +116,88 @@ export const TOKENS_PER_SECOND_BUCKETS = [
 
 /** The instrumentation scope name every instrument is created under. */
 export const METER_NAME = 'otel-inference';
+
+/**
+ * The kind of an OpenTelemetry instrument. It decides the Prometheus names: a `counter`
+ * becomes a Prometheus counter (`_total`), a `histogram` the `_bucket`/`_sum`/`_count`
+ * series, an `updowncounter` or `gauge` a Prometheus gauge.
+ */
+export type InstrumentKind = 'histogram' | 'counter' | 'updowncounter' | 'gauge';
+
+/** One instrument: everything needed to create it and to name its Prometheus series. */
+export interface InstrumentSpec {
+  /** The OTel instrument name (a {@link METRIC} value). */
+  readonly name: string;
+  readonly kind: InstrumentKind;
+  /** UCUM unit (a {@link UNIT} value). */
+  readonly unit: string;
+  readonly description: string;
+  /** `int` for whole-number instruments (counts of tokens or requests). */
+  readonly valueType: 'int' | 'double';
+  /** Explicit bucket boundaries, histograms only. */
+  readonly buckets?: readonly number[];
+}
+
+/**
+ * Every instrument otel-inference creates, keyed like {@link METRIC}: the one place that
+ * says which kind, unit, description and buckets each has. The instruments are created
+ * from this table, and the Prometheus names (`PROMETHEUS_METRIC`) are derived from it.
+ */
+export const INSTRUMENT = {
+  operationDuration: {
+    name: METRIC.operationDuration,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: DESCRIPTION.operationDuration,
+    valueType: 'double',
+    buckets: DURATION_BUCKETS,
+  },
+  tokenUsage: {
+    name: METRIC.tokenUsage,
+    kind: 'histogram',
+    unit: UNIT.tokens,
+    description: DESCRIPTION.tokenUsage,
+    valueType: 'int',
+    buckets: TOKEN_BUCKETS,
+  },
+  timeToFirstChunk: {
+    name: METRIC.timeToFirstChunk,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: DESCRIPTION.timeToFirstChunk,
+    valueType: 'double',
+    buckets: DURATION_BUCKETS,
+  },
+  timePerOutputChunk: {
+    name: METRIC.timePerOutputChunk,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: DESCRIPTION.timePerOutputChunk,
+    valueType: 'double',
+    buckets: DURATION_BUCKETS,
+  },
+  requests: {
+    name: METRIC.requests,
+    kind: 'counter',
+    unit: UNIT.requests,
+    description: DESCRIPTION.requests,
+    valueType: 'int',
+  },
+  activeRequests: {
+    name: METRIC.activeRequests,
+    kind: 'updowncounter',
+    unit: UNIT.requests,
+    description: DESCRIPTION.activeRequests,
+    valueType: 'int',
+  },
+  outputTokenRate: {
+    name: METRIC.outputTokenRate,
+    kind: 'histogram',
+    unit: UNIT.tokensPerSecond,
+    description: DESCRIPTION.outputTokenRate,
+    valueType: 'double',
+    buckets: TOKENS_PER_SECOND_BUCKETS,
+  },
+} as const satisfies { readonly [K in keyof typeof METRIC]: InstrumentSpec };
+
+export type InstrumentKey = keyof typeof INSTRUMENT;

@@ -3,18 +3,11 @@ import {
   ValueType,
   type Counter,
   type Histogram,
+  type Meter,
   type MeterProvider,
   type UpDownCounter,
 } from '@opentelemetry/api';
-import {
-  DESCRIPTION,
-  DURATION_BUCKETS,
-  METER_NAME,
-  METRIC,
-  TOKEN_BUCKETS,
-  TOKENS_PER_SECOND_BUCKETS,
-  UNIT,
-} from '../semconv.js';
+import { INSTRUMENT, METER_NAME, type InstrumentSpec } from '../semconv.js';
 import { VERSION } from '../version.js';
 
 export interface Instruments {
@@ -27,39 +20,44 @@ export interface Instruments {
   readonly outputTokenRate: Histogram;
 }
 
+/** The API instrument type of each kind this library creates. */
+interface ByKind {
+  histogram: Histogram;
+  counter: Counter;
+  updowncounter: UpDownCounter;
+}
+
+/** Creates the instrument `spec` (from {@link INSTRUMENT}) describes: kind, unit, value type and buckets. */
+function create<S extends InstrumentSpec & { kind: keyof ByKind }>(meter: Meter, spec: S): ByKind[S['kind']] {
+  const options = {
+    description: spec.description,
+    unit: spec.unit,
+    ...(spec.valueType === 'int' ? { valueType: ValueType.INT } : {}),
+  };
+  switch (spec.kind) {
+    case 'histogram':
+      return meter.createHistogram(spec.name, {
+        ...options,
+        ...(spec.buckets ? { advice: { explicitBucketBoundaries: [...spec.buckets] } } : {}),
+      }) as ByKind[S['kind']];
+    case 'counter':
+      return meter.createCounter(spec.name, options) as ByKind[S['kind']];
+    case 'updowncounter':
+      return meter.createUpDownCounter(spec.name, options) as ByKind[S['kind']];
+  }
+  throw new Error(`unsupported instrument kind ${String(spec.kind)}`);
+}
+
 function createInstruments(provider: MeterProvider): Instruments {
   const meter = provider.getMeter(METER_NAME, VERSION);
-  const seconds = (name: string, description: string) =>
-    meter.createHistogram(name, {
-      description,
-      unit: UNIT.seconds,
-      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-    });
   return {
-    duration: seconds(METRIC.operationDuration, DESCRIPTION.operationDuration),
-    timeToFirstChunk: seconds(METRIC.timeToFirstChunk, DESCRIPTION.timeToFirstChunk),
-    timePerOutputChunk: seconds(METRIC.timePerOutputChunk, DESCRIPTION.timePerOutputChunk),
-    tokenUsage: meter.createHistogram(METRIC.tokenUsage, {
-      description: DESCRIPTION.tokenUsage,
-      unit: UNIT.tokens,
-      valueType: ValueType.INT,
-      advice: { explicitBucketBoundaries: [...TOKEN_BUCKETS] },
-    }),
-    outputTokenRate: meter.createHistogram(METRIC.outputTokenRate, {
-      description: DESCRIPTION.outputTokenRate,
-      unit: UNIT.tokensPerSecond,
-      advice: { explicitBucketBoundaries: [...TOKENS_PER_SECOND_BUCKETS] },
-    }),
-    requests: meter.createCounter(METRIC.requests, {
-      description: DESCRIPTION.requests,
-      unit: UNIT.requests,
-      valueType: ValueType.INT,
-    }),
-    activeRequests: meter.createUpDownCounter(METRIC.activeRequests, {
-      description: DESCRIPTION.activeRequests,
-      unit: UNIT.requests,
-      valueType: ValueType.INT,
-    }),
+    duration: create(meter, INSTRUMENT.operationDuration),
+    tokenUsage: create(meter, INSTRUMENT.tokenUsage),
+    timeToFirstChunk: create(meter, INSTRUMENT.timeToFirstChunk),
+    timePerOutputChunk: create(meter, INSTRUMENT.timePerOutputChunk),
+    requests: create(meter, INSTRUMENT.requests),
+    activeRequests: create(meter, INSTRUMENT.activeRequests),
+    outputTokenRate: create(meter, INSTRUMENT.outputTokenRate),
   };
 }
 
