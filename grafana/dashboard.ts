@@ -13,6 +13,9 @@
  * - means: sum(rate(x_sum)) / (sum(rate(x_count)) > 0); ratios divide by `(... > 0)`;
  * - latency panels use successful calls only (inference_outcome="success") for the
  *   duration histogram; TTFT / per-chunk histograms have no outcome label.
+ *
+ * Metric and label names come from grafana/names.ts (the library's table of Prometheus
+ * names, derived from semconv.ts); none is spelled out here.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -40,6 +43,8 @@ import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-s
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 
+import { ATTR, HTTP_ATTR, HTTP_LABEL, HTTP_METRIC, METRIC, OUTCOME, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from './names.js';
+
 /** UID of the provisioned data source (grafana/provisioning/datasources/prometheus.yml). */
 export const DATASOURCE_UID = 'otel-inference-prometheus';
 export const DASHBOARD_UID = 'otel-inference-overview';
@@ -48,24 +53,31 @@ export const OUTPUT_PATH = join(dirname(fileURLToPath(import.meta.url)), 'dashbo
 const DS: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 /** Filters every inference (gen_ai_* / inference_*) selector carries. */
-export const FILTER =
-  'job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", gen_ai_operation_name=~"$operation", gen_ai_request_stream=~"$stream"';
+export const FILTER = `job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model", ${L.operationName}=~"$operation", ${L.requestStream}=~"$stream"`;
 /** instrumentation-http metrics have no gen_ai_* labels: service and instance only. */
 export const HTTP_FILTER = 'job=~"$job", instance=~"$instance"';
 
 const RATE = '$__rate_interval';
 
+/** Prometheus metric names (a histogram's series add _bucket, _sum, _count). */
 const M = {
-  duration: 'gen_ai_client_operation_duration_seconds',
-  ttft: 'gen_ai_client_operation_time_to_first_chunk_seconds',
-  perChunk: 'gen_ai_client_operation_time_per_output_chunk_seconds',
-  tokens: 'gen_ai_client_token_usage',
-  requests: 'inference_requests_total',
-  active: 'inference_requests_active',
-  tps: 'inference_output_token_rate_per_second',
-  httpServer: 'http_server_request_duration_seconds',
-  httpClient: 'http_client_request_duration_seconds',
+  duration: P.operationDuration.name,
+  ttft: P.timeToFirstChunk.name,
+  perChunk: P.timePerOutputChunk.name,
+  tokens: P.tokenUsage.name,
+  requests: P.requests.name,
+  active: P.activeRequests.name,
+  tps: P.outputTokenRate.name,
+  httpServer: HTTP_METRIC.serverDuration.name,
+  httpClient: HTTP_METRIC.clientDuration.name,
 } as const;
+
+/** Label matchers on the outcome. */
+const OK = `${L.outcome}="${OUTCOME.success}"`;
+const ERROR = `${L.outcome}="${OUTCOME.error}"`;
+
+/** `{{label}}`: a legend showing a label's value. */
+const showLabel = (label: string) => `{{${label}}}`;
 
 // ---------------------------------------------------------------- PromQL helpers
 
@@ -105,7 +117,7 @@ function underThreshold(hist: string, le: string, extra = '', window = RATE): st
 function errorRatio(groupBy: string[] = []): string {
   const g = by(groupBy);
   const all = `sum${g}(rate(${sel(M.requests)}[${RATE}]))`;
-  return `(sum${g}(rate(${sel(M.requests, 'inference_outcome="error"')}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
+  return `(sum${g}(rate(${sel(M.requests, ERROR)}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
 }
 
 function q(expr: string, legend: string, refId: string): DataqueryBuilder {
@@ -230,21 +242,21 @@ function variables(): Array<cog.Builder<import('@grafana/grafana-foundation-sdk/
       'Instance',
       `label_values({__name__=~"${DURATION_COUNT}|${M.httpServer}_count|${M.httpClient}_count", job=~"$job"}, instance)`,
     ),
-    labelVariable('provider', 'Provider', `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance"}, gen_ai_provider_name)`),
+    labelVariable('provider', 'Provider', `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance"}, ${L.providerName})`),
     labelVariable(
       'model',
       'Model',
-      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider"}, gen_ai_request_model)`,
+      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider"}, ${L.requestModel})`,
     ),
     labelVariable(
       'operation',
       'Operation',
-      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"}, gen_ai_operation_name)`,
+      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model"}, ${L.operationName})`,
     ),
     labelVariable(
       'stream',
       'Streaming',
-      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", gen_ai_operation_name=~"$operation"}, gen_ai_request_stream)`,
+      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model", ${L.operationName}=~"$operation"}, ${L.requestStream})`,
     ),
   ];
 }
@@ -253,7 +265,6 @@ function variables(): Array<cog.Builder<import('@grafana/grafana-foundation-sdk/
 
 export function buildDashboard(): Dashboard {
   nextId = 1;
-  const ok = 'inference_outcome="success"';
   const b = new DashboardBuilder('Inference overview')
     .uid(DASHBOARD_UID)
     .description(
@@ -276,7 +287,7 @@ export function buildDashboard(): Dashboard {
     }),
   );
   b.withPanel(
-    stat('Error ratio', 'Share of finished requests with inference_outcome="error".', 'percentunit', errorRatio(), {
+    stat('Error ratio', `Share of finished requests with ${ERROR}.`, 'percentunit', errorRatio(), {
       decimals: 2,
       thresholds: [
         [null, 'green'],
@@ -285,7 +296,7 @@ export function buildDashboard(): Dashboard {
       ],
     }),
   );
-  b.withPanel(stat('Active requests', 'Requests in flight (inference.requests.active).', 'short', `sum(${sel(M.active)})`, { noValue: '0' }));
+  b.withPanel(stat('Active requests', `Requests in flight (${METRIC.activeRequests}).`, 'short', `sum(${sel(M.active)})`, { noValue: '0' }));
   b.withPanel(
     stat('TTFT p95', 'p95 time to first chunk (streaming calls). SLO: 1.28 s.', 's', quantile(0.95, M.ttft), {
       thresholds: [
@@ -298,7 +309,7 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     stat(
       'Output tokens/s per request (p50)',
-      'Median per-request output speed (inference.output_token_rate): half of the responses streamed faster than this.',
+      `Median per-request output speed (${METRIC.outputTokenRate}): half of the responses streamed faster than this.`,
       'short',
       quantile(0.5, M.tps),
       { decimals: 1 },
@@ -310,25 +321,25 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'Operation duration (successful calls)',
-      'gen_ai.client.operation.duration of successful calls: p50 / p95 / p99 and mean.',
+      `${METRIC.operationDuration} of successful calls: p50 / p95 / p99 and mean.`,
       's',
-      latencyTargets(M.duration, ok),
+      latencyTargets(M.duration, OK),
       8,
     ),
   );
   b.withPanel(
-    timeseries('Time to first chunk', 'gen_ai.client.operation.time_to_first_chunk: p50 / p95 / p99 and mean.', 's', latencyTargets(M.ttft), 8),
+    timeseries('Time to first chunk', `${METRIC.timeToFirstChunk}: p50 / p95 / p99 and mean.`, 's', latencyTargets(M.ttft), 8),
   );
   b.withPanel(
     timeseries(
       'Time per output chunk',
-      'gen_ai.client.operation.time_per_output_chunk: p50 / p95 / p99 and mean.',
+      `${METRIC.timePerOutputChunk}: p50 / p95 / p99 and mean.`,
       's',
       latencyTargets(M.perChunk),
       8,
     ),
   );
-  b.withPanel(heatmap('Operation duration heatmap (successful calls)', 'Successful calls per duration bucket.', M.duration, ok));
+  b.withPanel(heatmap('Operation duration heatmap (successful calls)', 'Successful calls per duration bucket.', M.duration, OK));
   b.withPanel(heatmap('Time to first chunk heatmap', 'Streaming calls per time-to-first-chunk bucket.', M.ttft));
   b.withPanel(heatmap('Time per output chunk heatmap', 'Output chunks per inter-chunk-time bucket.', M.perChunk));
   b.withPanel(
@@ -336,7 +347,7 @@ export function buildDashboard(): Dashboard {
       'Operation duration p95 by model (successful calls)',
       'p95 per request model; each line is its own quantile (never added across models).',
       's',
-      [q(quantile(0.95, M.duration, { extra: ok, groupBy: ['gen_ai_request_model'] }), '{{gen_ai_request_model}}', 'A')],
+      [q(quantile(0.95, M.duration, { extra: OK, groupBy: [L.requestModel] }), showLabel(L.requestModel), 'A')],
       12,
     ),
   );
@@ -345,7 +356,7 @@ export function buildDashboard(): Dashboard {
       'Time to first chunk p95 by model',
       'p95 time to first chunk per request model.',
       's',
-      [q(quantile(0.95, M.ttft, { groupBy: ['gen_ai_request_model'] }), '{{gen_ai_request_model}}', 'A')],
+      [q(quantile(0.95, M.ttft, { groupBy: [L.requestModel] }), showLabel(L.requestModel), 'A')],
       12,
     ),
   );
@@ -355,25 +366,25 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'Requests/s by outcome',
-      'inference.requests by inference_outcome (success, error, cancelled).',
+      `${METRIC.requests} by ${L.outcome} (${Object.values(OUTCOME).join(', ')}).`,
       'reqps',
-      [q(`sum by (inference_outcome) (rate(${sel(M.requests)}[${RATE}]))`, '{{inference_outcome}}', 'A')],
+      [q(`sum by (${L.outcome}) (rate(${sel(M.requests)}[${RATE}]))`, showLabel(L.outcome), 'A')],
       8,
     ),
   );
   b.withPanel(
     timeseries(
       'Tokens/s by token type',
-      'Token throughput: rate of gen_ai.client.token.usage sum by gen_ai.token.type (input / output).',
+      `Token throughput: rate of ${METRIC.tokenUsage} sum by ${ATTR.tokenType} (input / output).`,
       'short',
-      [q(`sum by (gen_ai_token_type) (rate(${sel(`${M.tokens}_sum`)}[${RATE}]))`, '{{gen_ai_token_type}}', 'A')],
+      [q(`sum by (${L.tokenType}) (rate(${sel(`${M.tokens}_sum`)}[${RATE}]))`, showLabel(L.tokenType), 'A')],
       8,
     ),
   );
   b.withPanel(
     timeseries(
       'Output tokens/s per request',
-      'Per-request output speed (inference.output_token_rate): p50, p95 and mean.',
+      `Per-request output speed (${METRIC.outputTokenRate}): p50, p95 and mean.`,
       'short',
       [
         q(quantile(0.5, M.tps), 'p50', 'A'),
@@ -388,16 +399,16 @@ export function buildDashboard(): Dashboard {
       'Requests/s by model',
       'Finished requests per second per request model.',
       'reqps',
-      [q(`sum by (gen_ai_request_model) (rate(${sel(M.requests)}[${RATE}]))`, '{{gen_ai_request_model}}', 'A')],
+      [q(`sum by (${L.requestModel}) (rate(${sel(M.requests)}[${RATE}]))`, showLabel(L.requestModel), 'A')],
       12,
     ),
   );
   b.withPanel(
     timeseries(
       'Mean tokens per request by token type',
-      'Mean of gen_ai.client.token.usage per request: sum / count.',
+      `Mean of ${METRIC.tokenUsage} per request: sum / count.`,
       'short',
-      [q(mean(M.tokens, { groupBy: ['gen_ai_token_type'] }), '{{gen_ai_token_type}}', 'A')],
+      [q(mean(M.tokens, { groupBy: [L.tokenType] }), showLabel(L.tokenType), 'A')],
       12,
     ),
   );
@@ -407,27 +418,27 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'Errors/s by error type',
-      'Failed requests per second by error.type (HTTP status such as 429, exception class, or timeout).',
+      `Failed requests per second by ${ATTR.errorType} (HTTP status such as 429, exception class, or timeout).`,
       'reqps',
-      [q(`sum by (error_type) (rate(${sel(M.requests, 'inference_outcome="error"')}[${RATE}]))`, '{{error_type}}', 'A')],
+      [q(`sum by (${L.errorType}) (rate(${sel(M.requests, ERROR)}[${RATE}]))`, showLabel(L.errorType), 'A')],
       12,
     ),
   );
   b.withPanel(
     timeseries('Error ratio by model', 'errors / all finished requests per request model.', 'percentunit', [
-      q(errorRatio(['gen_ai_request_model']), '{{gen_ai_request_model}}', 'A'),
+      q(errorRatio([L.requestModel]), showLabel(L.requestModel), 'A'),
     ]),
   );
 
   // Saturation
   b.withRow(row('Saturation'));
   b.withPanel(
-    timeseries('Active requests by model', 'inference.requests.active per request model.', 'short', [
-      q(`sum by (gen_ai_request_model) (${sel(M.active)})`, '{{gen_ai_request_model}}', 'A'),
+    timeseries('Active requests by model', `${METRIC.activeRequests} per request model.`, 'short', [
+      q(`sum by (${L.requestModel}) (${sel(M.active)})`, showLabel(L.requestModel), 'A'),
     ]),
   );
   b.withPanel(
-    timeseries('Active requests by instance', 'inference.requests.active per process (service.instance.id).', 'short', [
+    timeseries('Active requests by instance', `${METRIC.activeRequests} per process (service.instance.id).`, 'short', [
       q(`sum by (instance) (${sel(M.active)})`, '{{instance}}', 'A'),
     ]),
   );
@@ -448,7 +459,7 @@ export function buildDashboard(): Dashboard {
       'Duration ≤ 10.24 s (time range)',
       'Share of successful calls that finished within 10.24 s over the selected time range (bucket le="10.24").',
       'percentunit',
-      underThreshold(M.duration, '10.24', ok, '$__range'),
+      underThreshold(M.duration, '10.24', OK, '$__range'),
       { decimals: 2, thresholds: [[null, 'red'], [0.99, 'green']] },
     ),
   );
@@ -457,7 +468,7 @@ export function buildDashboard(): Dashboard {
       'SLO attainment over time',
       'Share of observations under the SLO bucket boundary: TTFT ≤ 1.28 s and successful-call duration ≤ 10.24 s.',
       'percentunit',
-      [q(underThreshold(M.ttft, '1.28'), 'TTFT ≤ 1.28 s', 'A'), q(underThreshold(M.duration, '10.24', ok), 'duration ≤ 10.24 s', 'B')],
+      [q(underThreshold(M.ttft, '1.28'), 'TTFT ≤ 1.28 s', 'A'), q(underThreshold(M.duration, '10.24', OK), 'duration ≤ 10.24 s', 'B')],
       16,
       4,
     ),
@@ -466,31 +477,31 @@ export function buildDashboard(): Dashboard {
   // HTTP (instrumentation-http, stable semconv)
   b.withRow(row('HTTP (instrumentation-http)'));
   b.withPanel(
-    timeseries('HTTP server requests/s by status', 'http.server.request.duration count by http.response.status_code.', 'reqps', [
+    timeseries('HTTP server requests/s by status', `${HTTP_METRIC.serverDuration.otelName} count by ${HTTP_ATTR.statusCode}.`, 'reqps', [
       q(
-        `sum by (http_response_status_code) (rate(${sel(`${M.httpServer}_count`, '', HTTP_FILTER)}[${RATE}]))`,
-        '{{http_response_status_code}}',
+        `sum by (${HTTP_LABEL.statusCode}) (rate(${sel(`${M.httpServer}_count`, '', HTTP_FILTER)}[${RATE}]))`,
+        showLabel(HTTP_LABEL.statusCode),
         'A',
       ),
     ], 6),
   );
   b.withPanel(
-    timeseries('HTTP server p95 by route', 'p95 of http.server.request.duration per http.route.', 's', [
-      q(quantile(0.95, M.httpServer, { groupBy: ['http_route'], filter: HTTP_FILTER }), '{{http_route}}', 'A'),
+    timeseries('HTTP server p95 by route', `p95 of ${HTTP_METRIC.serverDuration.otelName} per ${HTTP_ATTR.route}.`, 's', [
+      q(quantile(0.95, M.httpServer, { groupBy: [HTTP_LABEL.route], filter: HTTP_FILTER }), showLabel(HTTP_LABEL.route), 'A'),
     ], 6),
   );
   b.withPanel(
-    timeseries('HTTP client requests/s by status', 'http.client.request.duration count by http.response.status_code.', 'reqps', [
+    timeseries('HTTP client requests/s by status', `${HTTP_METRIC.clientDuration.otelName} count by ${HTTP_ATTR.statusCode}.`, 'reqps', [
       q(
-        `sum by (http_response_status_code) (rate(${sel(`${M.httpClient}_count`, '', HTTP_FILTER)}[${RATE}]))`,
-        '{{http_response_status_code}}',
+        `sum by (${HTTP_LABEL.statusCode}) (rate(${sel(`${M.httpClient}_count`, '', HTTP_FILTER)}[${RATE}]))`,
+        showLabel(HTTP_LABEL.statusCode),
         'A',
       ),
     ], 6),
   );
   b.withPanel(
-    timeseries('HTTP client p95 by server', 'p95 of http.client.request.duration per server.address.', 's', [
-      q(quantile(0.95, M.httpClient, { groupBy: ['server_address'], filter: HTTP_FILTER }), '{{server_address}}', 'A'),
+    timeseries('HTTP client p95 by server', `p95 of ${HTTP_METRIC.clientDuration.otelName} per ${HTTP_ATTR.serverAddress}.`, 's', [
+      q(quantile(0.95, M.httpClient, { groupBy: [HTTP_LABEL.serverAddress], filter: HTTP_FILTER }), showLabel(HTTP_LABEL.serverAddress), 'A'),
     ], 6),
   );
 

@@ -3,7 +3,7 @@
  * a handful of text rules that the queries in this repo are written to satisfy.
  *
  * - counters / histogram series (_total, _bucket, _count, _sum) only inside rate() or
- *   increase() (or absent()); the gauge inference_requests_active never inside rate();
+ *   increase() (or absent()); a gauge (an up-down counter) never inside rate();
  * - quantiles: histogram_quantile(q, sum by (le, ...) (rate(x_bucket[...])));
  * - means: rate(x_sum) only divided by rate(x_count) (except THROUGHPUT_SUMS, where the
  *   rate of the sum is itself the answer, e.g. tokens per second);
@@ -11,10 +11,13 @@
  * - quantiles are never added, averaged or summed.
  */
 
-/** Histograms whose rate(_sum) alone is a meaningful throughput. */
-export const THROUGHPUT_SUMS = new Set(['gen_ai_client_token_usage']);
+import { PROMETHEUS_METRIC } from '../../grafana/names.js';
 
-const GAUGES = new Set(['inference_requests_active']);
+/** Histograms whose rate(_sum) alone is a meaningful throughput (tokens per second). */
+export const THROUGHPUT_SUMS: ReadonlySet<string> = new Set([PROMETHEUS_METRIC.tokenUsage.name]);
+
+/** otel-inference's gauges (up-down counters), from the names table. */
+const GAUGES: ReadonlySet<string> = new Set(Object.values(PROMETHEUS_METRIC).filter((m) => m.type === 'gauge').map((m) => m.name));
 
 /** Blank out the contents of "..." strings (same length, so indices still match). */
 export function stripStrings(expr: string): string {
