@@ -3,24 +3,16 @@
  * the demo, and worker threads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nameWithUnit } from '../../../packages/otel-inference/src/register/prometheus.js';
+import { nameWithUnit, prometheusName } from '../../../packages/instrumentation/src/prometheus-names.js';
+import { HTTP_METRIC, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from '../../../grafana/names.js';
 import { diagLines, freePort, run, start, startFakeOpenAI } from './run.js';
 
 /**
  * The metric families the OpenTelemetry Collector's prometheus exporter writes for the same
- * data (verified separately against the real collector by the pipeline tests).
+ * data: the names table (the pipeline tests check it against the real collector), the HTTP
+ * client metric of the fake server's calls, and target_info.
  */
-const COLLECTOR_NAMES = [
-  'gen_ai_client_operation_duration_seconds',
-  'gen_ai_client_operation_time_to_first_chunk_seconds',
-  'gen_ai_client_operation_time_per_output_chunk_seconds',
-  'gen_ai_client_token_usage',
-  'http_client_request_duration_seconds',
-  'inference_output_token_rate_per_second',
-  'inference_requests_active',
-  'inference_requests_total',
-  'target_info',
-].sort();
+const COLLECTOR_NAMES = [...Object.values(P).map((m) => m.name), HTTP_METRIC.clientDuration.name, 'target_info'].sort();
 
 let sim: { url: string; close(): Promise<void> };
 beforeAll(async () => {
@@ -51,16 +43,16 @@ describe('Prometheus endpoint', () => {
       const sample = (name: string, labels: string[], value: number): RegExp =>
         new RegExp(`^${name}\\{${labels.map((l) => `(?=[^}]*${l})`).join('')}[^}]*\\} ${value}$`, 'm');
       for (const stream of ['true', 'false']) {
-        const s = `gen_ai_request_stream="${stream}"`;
-        expect(text).toMatch(sample('gen_ai_client_operation_duration_seconds_count', [s, 'gen_ai_request_model="fixture-model"'], 1));
-        expect(text).toMatch(sample('inference_requests_total', [s, 'inference_outcome="success"'], 1));
-        expect(text).toMatch(sample('gen_ai_client_token_usage_sum', [s, 'gen_ai_token_type="input"'], 7));
-        expect(text).toMatch(sample('inference_output_token_rate_per_second_bucket', [s, 'le="\\+Inf"'], 1));
+        const s = `${L.requestStream}="${stream}"`;
+        expect(text).toMatch(sample(`${P.operationDuration.name}_count`, [s, `${L.requestModel}="fixture-model"`], 1));
+        expect(text).toMatch(sample(P.requests.name, [s, `${L.outcome}="success"`], 1));
+        expect(text).toMatch(sample(`${P.tokenUsage.name}_sum`, [s, `${L.tokenType}="input"`], 7));
+        expect(text).toMatch(sample(`${P.outputTokenRate.name}_bucket`, [s, 'le="\\+Inf"'], 1));
       }
-      expect(text).toMatch(sample('gen_ai_client_token_usage_sum', ['gen_ai_request_stream="false"', 'gen_ai_token_type="output"'], 5));
-      expect(text).toMatch(sample('gen_ai_client_token_usage_sum', ['gen_ai_request_stream="true"', 'gen_ai_token_type="output"'], 3));
-      expect(text).toMatch(sample('gen_ai_client_operation_time_per_output_chunk_seconds_count', [], 2));
-      expect(text).toMatch(/^inference_requests_active\{[^}]*\} 0$/m);
+      expect(text).toMatch(sample(`${P.tokenUsage.name}_sum`, [`${L.requestStream}="false"`, `${L.tokenType}="output"`], 5));
+      expect(text).toMatch(sample(`${P.tokenUsage.name}_sum`, [`${L.requestStream}="true"`, `${L.tokenType}="output"`], 3));
+      expect(text).toMatch(sample(`${P.timePerOutputChunk.name}_count`, [], 2));
+      expect(text).toMatch(new RegExp(`^${P.activeRequests.name}\\{[^}]*\\} 0$`, 'm'));
       // Scrapes are not counted as HTTP server requests.
       expect(text).not.toContain('http_server_request_duration');
     } finally {
@@ -84,6 +76,26 @@ describe('Prometheus endpoint', () => {
     ['request.duration_seconds', 's', false, 'request.duration_seconds'], // suffix already there: unchanged
   ] as const)('nameWithUnit(%s, %s)', (name, unit, gauge, expected) => {
     expect(nameWithUnit(name, unit, gauge)).toBe(expected);
+  });
+
+  // The collector's translation (prometheus/otlptranslator, UnderscoreEscapingWithSuffixes).
+  it.each([
+    ['gen_ai.client.operation.duration', 's', 'histogram', 'gen_ai_client_operation_duration_seconds'],
+    ['gen_ai.client.token.usage', '{token}', 'histogram', 'gen_ai_client_token_usage'],
+    ['inference.output_token_rate', '{token}/s', 'histogram', 'inference_output_token_rate_per_second'],
+    ['inference.requests', '{request}', 'counter', 'inference_requests_total'],
+    ['inference.requests.active', '{request}', 'updowncounter', 'inference_requests_active'],
+    ['http.server.request.duration', 's', 'histogram', 'http_server_request_duration_seconds'],
+    ['requests.total', '', 'counter', 'requests_total'], // no _total_total
+    ['total.requests', '1', 'counter', 'requests_total'], // a `total` token moves to the end
+    ['cpu.utilization', '1', 'gauge', 'cpu_utilization_ratio'],
+    ['ratio.cpu', '1', 'gauge', 'cpu_ratio'],
+    ['pool.usage', '1', 'updowncounter', 'pool_usage'], // _ratio for gauges only, not up-down counters
+    ['queue.size', 'k{item}', 'gauge', 'queue_size'], // a unit with {…} adds nothing
+    ['transfer', 'By/s', 'counter', 'transfer_bytes_per_second_total'],
+    ['request.duration_seconds', 's', 'histogram', 'request_duration_seconds'],
+  ] as const)('prometheusName(%s, %s, %s)', (name, unit, kind, expected) => {
+    expect(prometheusName(name, unit, kind)).toBe(expected);
   });
 });
 
