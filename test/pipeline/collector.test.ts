@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { HTTP_METRIC, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from '../../grafana/names.js';
+import { OUTCOME } from '../../packages/instrumentation/src/semconv.js';
 import { emitSample } from './emit-sample.js';
 import { collectorBinaryPath, read, requireTool, run } from './tools.js';
 
@@ -78,7 +80,9 @@ describe('collector binary (built by scripts/build-collector.sh)', () => {
     expect(r.code, r.output).toBe(0);
   });
 
-  it('translates the otel-inference metrics to the documented Prometheus names', { timeout: 60_000 }, async (ctx) => {
+  // The check that the names table (prometheusName, semconv.ts) is what the real collector
+  // writes: the sample sends every instrument of the INSTRUMENT table.
+  it('translates the otel-inference metrics to the names of the table (grafana/names.ts)', { timeout: 60_000 }, async (ctx) => {
     requireTool(ctx, present, BUILD);
     const [grpc, http, prom, health, self] = await freePorts(5);
     child = spawn(bin, ['--config', 'otel-collector/config.yaml'], {
@@ -103,36 +107,33 @@ describe('collector binary (built by scripts/build-collector.sh)', () => {
     await waitFor(
       async () => {
         text = await (await fetch(`http://127.0.0.1:${prom}/metrics`)).text();
-        return text.includes('inference_requests_total{');
+        return text.includes(`${P.requests.name}{`);
       },
       20_000,
       () => log,
     );
-    const names = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`));
-    expect([...names].sort()).toEqual(
-      expect.arrayContaining([
-        'gen_ai_client_operation_duration_seconds histogram',
-        'gen_ai_client_token_usage histogram',
-        'gen_ai_client_operation_time_to_first_chunk_seconds histogram',
-        'gen_ai_client_operation_time_per_output_chunk_seconds histogram',
-        'inference_requests_total counter',
-        'inference_requests_active gauge',
-        'inference_output_token_rate_per_second histogram',
-        'http_server_request_duration_seconds histogram',
-        'http_client_request_duration_seconds histogram',
-      ]),
-    );
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`).filter((t) => !t.startsWith('target_info '));
+    const table = [...Object.values(P), ...Object.values(HTTP_METRIC)];
+    expect(types.sort()).toEqual(table.map((m) => `${m.name} ${m.type}`).sort());
+    const series = new Set([...text.matchAll(/^([a-zA-Z_:][\w:]*)[{ ]/gm)].map((m) => m[1]).filter((n) => n !== 'target_info'));
+    expect([...series].sort()).toEqual(table.flatMap((m) => m.series).sort());
     expect(text).not.toMatch(/_per_second_per_second|_total_total/);
     // job = service.name, instance = service.instance.id, the promoted resource attributes
-    const line = text.split('\n').find((l) => l.startsWith('inference_requests_total{')) ?? '';
+    const line = text.split('\n').find((l) => l.startsWith(`${P.requests.name}{`)) ?? '';
     expect(line).toContain('job="pipeline-test"');
     expect(line).toMatch(/instance="pipeline-test-\d+"/);
     expect(line).toContain('service_version="0.1.0"');
     expect(line).toContain('deployment_environment_name="test"');
     expect(line).not.toContain('host_name=');
+    // every attribute label the sample sent, named as the table says
+    for (const label of [L.operationName, L.providerName, L.requestModel, L.responseModel, L.requestStream, L.serverAddress, L.serverPort, L.outcome, L.errorType]) {
+      expect(text, label).toMatch(new RegExp(`^${P.requests.name}\\{[^}]*\\b${label}="[^"]*"`, 'm'));
+    }
+    expect(text).toMatch(new RegExp(`^${P.requests.name}\\{[^}]*\\b${L.outcome}="${OUTCOME.error}"`, 'm'));
+    expect(text).toMatch(new RegExp(`^${P.tokenUsage.name}_sum\\{[^}]*\\b${L.tokenType}="`, 'm'));
     // SLO boundaries exist as exact le labels
-    expect(text).toMatch(/gen_ai_client_operation_duration_seconds_bucket\{[^}]*le="10\.24"\}/);
-    expect(text).toMatch(/gen_ai_client_operation_time_to_first_chunk_seconds_bucket\{[^}]*le="1\.28"\}/);
+    expect(text).toMatch(new RegExp(`^${P.operationDuration.name}_bucket\\{[^}]*le="10\\.24"\\}`, 'm'));
+    expect(text).toMatch(new RegExp(`^${P.timeToFirstChunk.name}_bucket\\{[^}]*le="1\\.28"\\}`, 'm'));
     // the collector's own metrics
     const own = await (await fetch(`http://127.0.0.1:${self}/metrics`)).text();
     expect(own).toMatch(/^otelcol_receiver_accepted_metric_points(_total)?\{/m);

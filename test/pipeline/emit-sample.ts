@@ -1,36 +1,28 @@
 /**
- * Sends one small OTLP/HTTP metrics payload with the 7 otel-inference instruments (and an
- * instrumentation-http style histogram) to a collector, so the Prometheus names the
- * collector produces can be checked by hand or by an end-to-end test:
+ * Sends one small OTLP/HTTP metrics payload with every otel-inference instrument (and the two
+ * instrumentation-http histograms the dashboard shows) to a collector, so the Prometheus names
+ * the collector produces can be checked by hand or by a test against the names table
+ * (grafana/names.ts):
  *
  *   npx tsx test/pipeline/emit-sample.ts [http://127.0.0.1:4318]
  *   curl -s http://127.0.0.1:8889/metrics | grep -E '^(gen_ai|inference|http)_'
  *
- * It deliberately does not import src/ (owned elsewhere): names, units and buckets below
- * mirror the decided metric table in README.md.
+ * The instruments are the library's own (instrumentsFor: names, kinds, units and buckets from
+ * the INSTRUMENT table in semconv.ts), recorded directly with fixed values.
  */
 import { metrics } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationType,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type ViewOptions,
-} from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 
-const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
-const TOKEN_BUCKETS = Array.from({ length: 14 }, (_, i) => 4 ** i); // 1 .. 67108864
-const TPS_BUCKETS = Array.from({ length: 14 }, (_, i) => 2 ** i); // 1 .. 8192
+import { HTTP_ATTR, HTTP_METRIC } from '../../grafana/names.js';
+import { instrumentsFor } from '../../packages/instrumentation/src/core/instruments.js';
+import { ATTR, OPERATION, OUTCOME, TOKEN_TYPE } from '../../packages/instrumentation/src/semconv.js';
 
 export async function emitSample(endpoint: string, serviceName = 'emit-sample'): Promise<void> {
   const reader = new PeriodicExportingMetricReader({
     exporter: new OTLPMetricExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/metrics` }),
     exportIntervalMillis: 60_000,
-  });
-  const histogram = (name: string, boundaries: number[]): ViewOptions => ({
-    instrumentName: name,
-    aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM as const, options: { boundaries } },
   });
   const provider = new MeterProvider({
     resource: resourceFromAttributes({
@@ -41,52 +33,42 @@ export async function emitSample(endpoint: string, serviceName = 'emit-sample'):
       'host.name': 'sample-host',
     }),
     readers: [reader],
-    views: [
-      histogram('gen_ai.client.operation.duration', DURATION_BUCKETS),
-      histogram('gen_ai.client.operation.time_to_first_chunk', DURATION_BUCKETS),
-      histogram('gen_ai.client.operation.time_per_output_chunk', DURATION_BUCKETS),
-      histogram('gen_ai.client.token.usage', TOKEN_BUCKETS),
-      histogram('inference.output_token_rate', TPS_BUCKETS),
-    ],
   });
-  const meter = provider.getMeter('otel-inference-sample', '0.1.0');
+  const i = instrumentsFor(provider);
   const base = {
-    'gen_ai.operation.name': 'chat',
-    'gen_ai.provider.name': 'openai',
-    'gen_ai.request.model': 'gpt-sample',
-    'gen_ai.response.model': 'gpt-sample-2026',
-    'gen_ai.request.stream': 'true',
-    'server.address': '127.0.0.1',
-    'server.port': 8000,
+    [ATTR.operationName]: OPERATION.chat,
+    [ATTR.providerName]: 'openai',
+    [ATTR.requestModel]: 'gpt-sample',
+    [ATTR.responseModel]: 'gpt-sample-2026',
+    [ATTR.requestStream]: 'true',
+    [ATTR.serverAddress]: '127.0.0.1',
+    [ATTR.serverPort]: 8000,
   };
-  meter
-    .createHistogram('gen_ai.client.operation.duration', { unit: 's' })
-    .record(0.9, { ...base, 'inference.outcome': 'success' });
-  meter
-    .createHistogram('gen_ai.client.operation.duration', { unit: 's' })
-    .record(0.2, { ...base, 'inference.outcome': 'error', 'error.type': '429' });
-  const tokens = meter.createHistogram('gen_ai.client.token.usage', { unit: '{token}' });
-  tokens.record(12, { ...base, 'gen_ai.token.type': 'input' });
-  tokens.record(40, { ...base, 'gen_ai.token.type': 'output' });
-  meter.createHistogram('gen_ai.client.operation.time_to_first_chunk', { unit: 's' }).record(0.3, base);
-  meter.createHistogram('gen_ai.client.operation.time_per_output_chunk', { unit: 's' }).record(0.015, base);
-  const requests = meter.createCounter('inference.requests', { unit: '{request}' });
-  requests.add(1, { ...base, 'inference.outcome': 'success' });
-  requests.add(1, { ...base, 'inference.outcome': 'error', 'error.type': '429' });
-  const active = meter.createUpDownCounter('inference.requests.active', { unit: '{request}' });
-  active.add(2, base);
-  active.add(-1, base);
-  meter.createHistogram('inference.output_token_rate', { unit: '{token}/s' }).record(66, base);
-  meter.createHistogram('http.server.request.duration', { unit: 's' }).record(0.05, {
+  const success = { ...base, [ATTR.outcome]: OUTCOME.success };
+  const error = { ...base, [ATTR.outcome]: OUTCOME.error, [ATTR.errorType]: '429' };
+  i.duration.record(0.9, success);
+  i.duration.record(0.2, error);
+  i.tokenUsage.record(12, { ...base, [ATTR.tokenType]: TOKEN_TYPE.input });
+  i.tokenUsage.record(40, { ...base, [ATTR.tokenType]: TOKEN_TYPE.output });
+  i.timeToFirstChunk.record(0.3, base);
+  i.timePerOutputChunk.record(0.015, base);
+  i.requests.add(1, success);
+  i.requests.add(1, error);
+  i.activeRequests.add(2, base);
+  i.activeRequests.add(-1, base);
+  i.outputTokenRate.record(66, base);
+  const meter = provider.getMeter('otel-inference-sample', '0.1.0');
+  const http = (m: (typeof HTTP_METRIC)[keyof typeof HTTP_METRIC]) => meter.createHistogram(m.otelName, { unit: m.unit });
+  http(HTTP_METRIC.serverDuration).record(0.05, {
     'http.request.method': 'POST',
-    'http.response.status_code': 200,
-    'http.route': '/v1/chat/completions',
+    [HTTP_ATTR.statusCode]: 200,
+    [HTTP_ATTR.route]: '/v1/chat/completions',
     'url.scheme': 'http',
   });
-  meter.createHistogram('http.client.request.duration', { unit: 's' }).record(0.06, {
+  http(HTTP_METRIC.clientDuration).record(0.06, {
     'http.request.method': 'POST',
-    'http.response.status_code': 200,
-    'server.address': '127.0.0.1',
+    [HTTP_ATTR.statusCode]: 200,
+    [HTTP_ATTR.serverAddress]: '127.0.0.1',
     'server.port': 8000,
     'url.scheme': 'http',
   });
