@@ -8,6 +8,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HTTP_METRIC, INFERENCE_SERIES, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from '../../grafana/names.js';
+import { METER_NAME } from '../../packages/instrumentation/src/semconv.js';
 import { CI, collectorBinaryPath, read, repoPath, ROOT, which } from '../pipeline/tools.js';
 import { parseExposition, sum, type Sample } from './exposition.js';
 import { eventually, freePort, startProcess, type Proc } from './processes.js';
@@ -16,6 +18,11 @@ const REQUESTS_PER_KIND = 10;
 /** Low, so the load spans several 1 s exports and scrapes and Prometheus sees rates above zero. */
 const CONCURRENCY = 2;
 const LOAD_SERVICE = 'e2e-load';
+/** Prometheus names from the names table (grafana/names.ts); the collector's output is checked against it below. */
+const REQUESTS = P.requests.name;
+const ACTIVE = P.activeRequests.name;
+const DURATION = P.operationDuration.name;
+const TTFT = P.timeToFirstChunk.name;
 const GRPC_SERVICE = 'e2e-grpc';
 
 function missingTools(): string | undefined {
@@ -143,16 +150,16 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     const expectedTotal = loads.reduce((n, l) => n + l.expected.success + l.expected.error + l.expected.cancelled, 0);
     collectorMetrics = await eventually('both processes in the collector', async () => {
       const samples = parseExposition(await (await fetch(`http://127.0.0.1:${ports.exporter}/metrics`)).text());
-      const arrived = sum(samples, 'inference_requests_total', { job: LOAD_SERVICE }) === expectedTotal && sum(samples, 'inference_requests_total', { job: GRPC_SERVICE }) === 5;
+      const arrived = sum(samples, REQUESTS, { job: LOAD_SERVICE }) === expectedTotal && sum(samples, REQUESTS, { job: GRPC_SERVICE }) === 5;
       return arrived ? samples : undefined;
     });
     await eventually('Prometheus to scrape the final counts', async () => {
-      const r = await prom(`sum(inference_requests_total{job="${LOAD_SERVICE}"})`);
+      const r = await prom(`sum(${REQUESTS}{job="${LOAD_SERVICE}"})`);
       return Number(r.data.result[0]?.value[1]) === expectedTotal ? true : undefined;
     });
     // rate() needs two samples in its window; wait for a few scrapes of every series.
     await eventually('three scrapes of every series', async () => {
-      const r = await prom(`min(count_over_time(inference_requests_total{job="${LOAD_SERVICE}"}[1m])) >= 3 and min(count_over_time(http_server_request_duration_seconds_count[1m])) >= 3`);
+      const r = await prom(`min(count_over_time(${REQUESTS}{job="${LOAD_SERVICE}"}[1m])) >= 3 and min(count_over_time(${HTTP_METRIC.serverDuration.name}_count[1m])) >= 3`);
       return r.data.result.length > 0 ? true : undefined;
     });
   });
@@ -170,39 +177,32 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     }
   });
 
-  it('the collector exposes exactly the expected metric names', () => {
-    const ours = new Set(collectorMetrics.map((s) => s.name).filter((n) => /^(gen_ai|inference)_/.test(n)));
-    const histogram = (base: string) => [`${base}_bucket`, `${base}_sum`, `${base}_count`];
-    expect([...ours].sort()).toEqual(
-      [
-        ...histogram('gen_ai_client_operation_duration_seconds'),
-        ...histogram('gen_ai_client_token_usage'),
-        ...histogram('gen_ai_client_operation_time_to_first_chunk_seconds'),
-        ...histogram('gen_ai_client_operation_time_per_output_chunk_seconds'),
-        ...histogram('inference_output_token_rate_per_second'),
-        'inference_requests_total',
-        'inference_requests_active',
-      ].sort(),
-    );
+  // The names table (prometheusName over semconv.ts) against what the real collector wrote for
+  // the real instruments: everything the collector exposes for the otel-inference scope is a
+  // series of the table, and every series of the table is there.
+  it('the collector exposes exactly the metric names of the names table', () => {
+    const ours = new Set(collectorMetrics.filter((s) => s.labels.otel_scope_name === METER_NAME).map((s) => s.name));
+    expect([...ours].sort()).toEqual([...INFERENCE_SERIES].sort());
     expect(collectorMetrics.some((s) => s.name.endsWith('_total_total'))).toBe(false);
-    expect(collectorMetrics.some((s) => s.name.startsWith('http_server_request_duration_seconds'))).toBe(true);
-    expect(collectorMetrics.some((s) => s.name.startsWith('http_client_request_duration_seconds'))).toBe(true);
+    for (const m of Object.values(HTTP_METRIC)) {
+      expect(m.series.every((name) => collectorMetrics.some((s) => s.name === name)), m.name).toBe(true);
+    }
   });
 
   it('the embedded /metrics endpoint uses the same names and labels as the collector path', () => {
-    const names = (samples: Sample[]) => [...new Set(samples.map((x) => x.name).filter((n) => /^(gen_ai|inference)_/.test(n)))].sort();
+    const names = (samples: Sample[]) => [...new Set(samples.filter((x) => x.labels.otel_scope_name === METER_NAME).map((x) => x.name))].sort();
     expect(names(embeddedMetrics)).toEqual(names(collectorMetrics));
     // An empty label value is no label in Prometheus (the collector writes otel_scope_schema_url="").
     const labelKeys = (samples: Sample[]) =>
-      [...new Set(samples.filter((x) => x.name === 'inference_requests_total').flatMap((x) => Object.keys(x.labels).filter((k) => x.labels[k] !== '')))]
+      [...new Set(samples.filter((x) => x.name === REQUESTS).flatMap((x) => Object.keys(x.labels).filter((k) => x.labels[k] !== '')))]
         .filter((k) => !['job', 'instance', 'service_version', 'deployment_environment_name'].includes(k))
         .sort();
     expect(labelKeys(embeddedMetrics)).toEqual(labelKeys(collectorMetrics));
-    expect(sum(embeddedMetrics, 'inference_requests_total')).toBe(10);
+    expect(sum(embeddedMetrics, REQUESTS)).toBe(10);
   });
 
   it('labels: job and one instance per process, the attribute labels, no resource flood', () => {
-    const all = collectorMetrics.filter((s) => s.name === 'inference_requests_total');
+    const all = collectorMetrics.filter((s) => s.name === REQUESTS);
     expect(new Set(all.map((s) => s.labels.job))).toEqual(new Set([LOAD_SERVICE, GRPC_SERVICE]));
     const requests = all.filter((s) => s.labels.job === LOAD_SERVICE);
     const instances = new Set(requests.map((s) => s.labels.instance));
@@ -211,59 +211,59 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     const required = [
       'job',
       'instance',
-      'gen_ai_operation_name',
-      'gen_ai_provider_name',
-      'gen_ai_request_model',
-      'gen_ai_request_stream',
-      'server_address',
-      'server_port',
-      'inference_outcome',
+      L.operationName,
+      L.providerName,
+      L.requestModel,
+      L.requestStream,
+      L.serverAddress,
+      L.serverPort,
+      L.outcome,
       'otel_scope_name',
       'otel_scope_version',
     ];
-    const optional = ['gen_ai_response_model', 'error_type', 'service_version', 'deployment_environment_name', 'otel_scope_schema_url'];
+    const optional = [L.responseModel, L.errorType, 'service_version', 'deployment_environment_name', 'otel_scope_schema_url'];
     for (const s of requests) {
       const keys = Object.keys(s.labels);
       for (const key of required) expect(keys, JSON.stringify(s.labels)).toContain(key);
       for (const key of keys) expect([...required, ...optional], key).toContain(key);
-      expect(s.labels.otel_scope_name).toBe('otel-inference');
-      expect(s.labels.gen_ai_provider_name).toBe('openai_compatible');
-      expect(s.labels.server_port).toBe(String(ports.sim));
+      expect(s.labels.otel_scope_name).toBe(METER_NAME);
+      expect(s.labels[L.providerName]).toBe('openai_compatible');
+      expect(s.labels[L.serverPort]).toBe(String(ports.sim));
     }
-    expect(requests.filter((s) => s.labels.inference_outcome === 'error').every((s) => s.labels.error_type === '500')).toBe(true);
+    expect(requests.filter((s) => s.labels[L.outcome] === 'error').every((s) => s.labels[L.errorType] === '500')).toBe(true);
   });
 
   it('request counts summed over both processes are exact, per outcome and per instance', () => {
     const total = (k: 'success' | 'error' | 'cancelled') => loads.reduce((n, l) => n + l.expected[k], 0);
     const load = { job: LOAD_SERVICE };
     for (const outcome of ['success', 'error', 'cancelled'] as const) {
-      expect(sum(collectorMetrics, 'inference_requests_total', { ...load, inference_outcome: outcome }), outcome).toBe(total(outcome));
+      expect(sum(collectorMetrics, REQUESTS, { ...load, [L.outcome]: outcome }), outcome).toBe(total(outcome));
     }
     const perInstance = new Map<string, number>();
-    for (const s of collectorMetrics.filter((x) => x.name === 'inference_requests_total' && x.labels.job === LOAD_SERVICE)) {
+    for (const s of collectorMetrics.filter((x) => x.name === REQUESTS && x.labels.job === LOAD_SERVICE)) {
       perInstance.set(s.labels.instance!, (perInstance.get(s.labels.instance!) ?? 0) + s.value);
     }
     expect([...perInstance.values()]).toEqual([5 * REQUESTS_PER_KIND, 5 * REQUESTS_PER_KIND]);
-    expect(sum(collectorMetrics, 'inference_requests_total', { ...load, gen_ai_operation_name: 'embeddings' })).toBe(2 * REQUESTS_PER_KIND);
-    expect(sum(collectorMetrics, 'inference_requests_active')).toBe(0);
+    expect(sum(collectorMetrics, REQUESTS, { ...load, [L.operationName]: 'embeddings' })).toBe(2 * REQUESTS_PER_KIND);
+    expect(sum(collectorMetrics, ACTIVE)).toBe(0);
     // Every call has one duration, whatever its outcome.
-    expect(sum(collectorMetrics, 'gen_ai_client_operation_duration_seconds_count', load)).toBe(10 * REQUESTS_PER_KIND);
+    expect(sum(collectorMetrics, `${DURATION}_count`, load)).toBe(10 * REQUESTS_PER_KIND);
   });
 
   it('OTLP/gRPC export reaches the collector too, with the same counts', () => {
     const grpc = { job: GRPC_SERVICE };
-    expect(sum(collectorMetrics, 'inference_requests_total', { ...grpc, inference_outcome: 'success' })).toBe(3);
-    expect(sum(collectorMetrics, 'inference_requests_total', { ...grpc, inference_outcome: 'error' })).toBe(1);
-    expect(sum(collectorMetrics, 'inference_requests_total', { ...grpc, inference_outcome: 'cancelled' })).toBe(1);
+    expect(sum(collectorMetrics, REQUESTS, { ...grpc, [L.outcome]: 'success' })).toBe(3);
+    expect(sum(collectorMetrics, REQUESTS, { ...grpc, [L.outcome]: 'error' })).toBe(1);
+    expect(sum(collectorMetrics, REQUESTS, { ...grpc, [L.outcome]: 'cancelled' })).toBe(1);
   });
 
   it('time to first token read back from Prometheus matches the server delay', async () => {
     const ttft = loads[0]!.sim.ttftMs / 1000;
     const sel = `{job="${LOAD_SERVICE}"}`;
-    const mean = Number((await prom(`sum(gen_ai_client_operation_time_to_first_chunk_seconds_sum${sel}) / sum(gen_ai_client_operation_time_to_first_chunk_seconds_count${sel})`)).data.result[0]!.value[1]);
+    const mean = Number((await prom(`sum(${TTFT}_sum${sel}) / sum(${TTFT}_count${sel})`)).data.result[0]!.value[1]);
     expect(mean).toBeGreaterThanOrEqual(ttft - 0.005);
     expect(mean).toBeLessThan(ttft + 0.1);
-    const p50 = Number((await prom(`histogram_quantile(0.5, sum by (le) (gen_ai_client_operation_time_to_first_chunk_seconds_bucket${sel}))`)).data.result[0]!.value[1]);
+    const p50 = Number((await prom(`histogram_quantile(0.5, sum by (le) (${TTFT}_bucket${sel}))`)).data.result[0]!.value[1]);
     // Within the bucket that holds the delay: (0.16, 0.32] for 250 ms.
     const buckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28];
     const upper = buckets.find((b) => b >= ttft)!;
