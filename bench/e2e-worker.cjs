@@ -33,7 +33,7 @@ if (mode === 'otel-inference-noop-sdk') {
   instrumentOpenAI(OpenAI, { streamUsage: 'always', metrics: createInferenceMetrics({ meterProvider: { getMeter: () => meter } }) });
 }
 
-// The server's behaviour for every call (demo/sim-server.mjs x-sim header).
+// The server's behaviour for every call (the x-sim header of the simulated server, sim/).
 const client = new OpenAI({ apiKey: 'bench', baseURL, maxRetries: 0, defaultHeaders: { 'x-sim': simArg } });
 const body = { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }] };
 const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };

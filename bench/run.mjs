@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as metricsApi from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createInferenceMetrics, METRIC, DURATION_BUCKETS, TOKEN_BUCKETS } from '../packages/instrumentation/dist/index.js';
-import { startSimServer } from '../demo/sim-server.mjs';
+import { startSimServer } from '../sim/dist/index.js';
 import { compare, fmt, median, verdict } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench does)');

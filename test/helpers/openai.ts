@@ -2,7 +2,7 @@ import OpenAIv7 from 'openai';
 import OpenAIv4 from 'openai-v4';
 import OpenAIv5 from 'openai-v5';
 import OpenAIv6 from 'openai-v6';
-import type { SimBehavior } from '../../demo/sim-server.mjs';
+import type { SimBehavior } from '../../sim/index.js';
 
 /** Every openai major that runs on the supported Node lines (22.15+, 24, 26), by name. */
 export const OPENAI_VERSIONS = [

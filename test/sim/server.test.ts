@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+/**
+ * The simulated OpenAI-compatible server (sim/): its wire protocol as the openai clients see it,
+ * the x-sim behaviours, and profiles.
+ */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import OpenAIv4 from 'openai-v4';
 import OpenAIv5 from 'openai-v5';
-import { DEMO_MODELS, DEMO_EMBEDDING_MODELS, startSimServer, type SimBehavior, type SimServer } from '../../demo/sim-server.mjs';
-
-const SIM_SERVER_PATH = fileURLToPath(new URL('../../demo/sim-server.mjs', import.meta.url));
+import { startSimServer, type SimBehavior, type SimModel, type SimProfile, type SimServer } from '../../sim/index.js';
 
 let server: SimServer;
 
@@ -445,26 +444,34 @@ describe('embeddings (openai v6)', () => {
   });
 });
 
-describe('demo profile', () => {
-  it('exports the model tables', () => {
-    expect(DEMO_MODELS.map((m) => m.name)).toEqual(expect.arrayContaining(['llama-3.1-8b', 'qwen2.5-32b', 'gpt-4o-mini-sim']));
-    for (const m of DEMO_MODELS) {
-      expect(m.ttftMs).toBeGreaterThan(0);
-      expect(m.msPerToken).toBeGreaterThan(0);
-      expect(m.minTokens).toBeLessThanOrEqual(m.maxTokens);
-    }
-    expect(DEMO_EMBEDDING_MODELS.length).toBeGreaterThan(0);
-  });
+describe('profiles', () => {
+  // The numbers of a small model: TTFT ~150 ms ±30 %, ~15 ms/token, 20..120 tokens, 2 % 429, 1 % 500.
+  const SMALL: SimModel = {
+    name: 'small-model',
+    ttftMs: 150,
+    msPerToken: 15,
+    tokensPerChunk: 1,
+    minTokens: 20,
+    maxTokens: 120,
+    jitter: 0.3,
+    rate429: 0.02,
+    rate500: 0.01,
+  };
+  const PROFILE: SimProfile = {
+    models: [SMALL, { ...SMALL, name: 'chunky-model', ttftMs: 10, msPerToken: 1, tokensPerChunk: 2, rate429: 0, rate500: 0 }],
+    fallbackModel: { ...SMALL, name: '*', ttftMs: 0, msPerToken: 0, minTokens: 3, maxTokens: 3, rate429: 0, rate500: 0 },
+    embeddingModels: [{ name: 'small-embedding', latencyMs: 5, jitter: 0.3, dimensions: 12, rate429: 0, rate500: 0 }],
+  };
 
-  it('streams with realistic latency and reports usage; same seed gives the same output', async () => {
-    const a = await startSimServer({ profile: 'demo', seed: 42 });
-    const b = await startSimServer({ profile: 'demo', seed: 42 });
+  it('streams with the model\'s latency and reports usage; same seed gives the same output', async () => {
+    const a = await startSimServer({ profile: PROFILE, seed: 42 });
+    const b = await startSimServer({ profile: PROFILE, seed: 42 });
     try {
       const run = async (url: string) => {
         const client = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
         const t0 = performance.now();
         const stream = await client.chat.completions.create({
-          model: 'llama-3.1-8b',
+          model: 'small-model',
           messages: [{ role: 'user', content: 'tell me something' }],
           stream: true,
           stream_options: { include_usage: true },
@@ -482,11 +489,11 @@ describe('demo profile', () => {
       };
       const [ra, rb] = await Promise.all([run(a.url), run(b.url)]);
       expect(ra.text).toBe(rb.text);
+      expect(ra.text).not.toMatch(/tok\d/); // random words, not the fixed tok1 tok2 ...
       expect(ra.usage).toEqual(rb.usage);
       expect(ra.usage?.completion_tokens).toBeGreaterThanOrEqual(20);
       expect(ra.usage?.completion_tokens).toBeLessThanOrEqual(120);
       expect(ra.usage?.prompt_tokens).toBeGreaterThan(0);
-      // llama-3.1-8b: ttft ~150 ms ±30 %, ~15 ms/token.
       expect(ra.ttft).toBeGreaterThanOrEqual(100);
       expect(ra.ttft).toBeLessThan(300);
       const tokens = ra.usage?.completion_tokens ?? 0;
@@ -497,7 +504,7 @@ describe('demo profile', () => {
   });
 
   it('fails about 2% of requests with 429 and 1% with 500; x-sim still overrides', async () => {
-    const demo = await startSimServer({ profile: 'demo', seed: 7 });
+    const profiled = await startSimServer({ profile: PROFILE, seed: 7 });
     try {
       const N = 1000;
       const statuses: number[] = [];
@@ -505,10 +512,10 @@ describe('demo profile', () => {
       for (let i = 0; i < N; i += 100) {
         const batch = await Promise.all(
           Array.from({ length: 100 }, () =>
-            fetch(`${demo.url}/chat/completions`, {
+            fetch(`${profiled.url}/chat/completions`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', 'x-sim': fast },
-              body: JSON.stringify({ model: 'qwen2.5-32b', messages: [{ role: 'user', content: 'x' }] }),
+              body: JSON.stringify({ model: 'small-model', messages: [{ role: 'user', content: 'x' }] }),
             }).then(async (r) => {
               await r.arrayBuffer();
               return r.status;
@@ -526,45 +533,47 @@ describe('demo profile', () => {
       expect(n500).toBeGreaterThanOrEqual(2);
       expect(n500).toBeLessThanOrEqual(25);
 
-      const forced = await fetch(`${demo.url}/chat/completions`, {
+      const forced = await fetch(`${profiled.url}/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-sim': JSON.stringify({ status: 503, chunks: 1 }) },
-        body: JSON.stringify({ model: 'qwen2.5-32b', messages: [] }),
+        body: JSON.stringify({ model: 'small-model', messages: [] }),
       });
       expect(forced.status).toBe(503);
       expect(await forced.json()).toMatchObject({ error: { type: 'server_error' } });
     } finally {
-      await demo.close();
+      await profiled.close();
     }
   });
-});
 
-describe('CLI', () => {
-  it('prints the listening line, serves, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [SIM_SERVER_PATH, '--port', '0', '--host', '127.0.0.1', '--profile', 'demo', '--seed', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  it('lists its models; unknown names get the fallback model or the first embedding model; max_tokens caps the output', async () => {
+    const profiled = await startSimServer({ profile: PROFILE, seed: 3 });
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let buf = '';
-        child.stdout.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const nl = buf.indexOf('\n');
-          if (nl >= 0) resolve(buf.slice(0, nl));
-        });
-        child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
-      });
-      const match = /^sim-server listening on (http:\/\/127\.0\.0\.1:\d+\/v1)$/.exec(line);
-      expect(match).not.toBeNull();
-      const res = await fetch(`${match![1]}/models`);
-      const models = (await res.json()) as { data: Array<{ id: string }> };
-      expect(models.data.map((m) => m.id)).toContain('llama-3.1-8b');
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const [code] = await exited;
-      expect(code).toBe(0);
+      const client = new OpenAI({ baseURL: profiled.url, apiKey: 'sk-test', maxRetries: 0 });
+      const models = await client.models.list();
+      expect(models.data.map((m) => m.id)).toEqual(['small-model', 'chunky-model', 'small-embedding']);
+
+      const unknown = await client.chat.completions.create({ model: 'not-in-the-profile', messages: [{ role: 'user', content: 'x' }] });
+      expect(unknown.usage?.completion_tokens).toBe(3);
+
+      const capped = await client.chat.completions.create({ model: 'chunky-model', messages: [{ role: 'user', content: 'x' }], max_tokens: 6 });
+      expect(capped.usage?.completion_tokens).toBe(6);
+      const chunks = await collect(
+        await client.chat.completions.create({ model: 'chunky-model', messages: [{ role: 'user', content: 'x' }], stream: true, max_tokens: 6 }),
+      );
+      const contents = chunks.map((c) => c.choices[0]?.delta.content).filter((t): t is string => !!t);
+      expect(contents).toHaveLength(3);
+      for (const t of contents) expect(t.trim().split(' ')).toHaveLength(2);
+
+      for (const model of ['small-embedding', 'another-embedding']) {
+        const res = await client.embeddings.create({ model, input: 'x', encoding_format: 'float' });
+        expect(res.data[0]?.embedding).toHaveLength(12);
+      }
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await profiled.close();
     }
+  });
+
+  it('a profile must be a SimProfile object', async () => {
+    await expect(startSimServer({ profile: 'demo' as unknown as SimProfile })).rejects.toThrow(/profile must be a SimProfile/);
   });
 });

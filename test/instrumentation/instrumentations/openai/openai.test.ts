@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import OpenAI from 'openai';
-import { startSimServer, type SimServer } from '../../../../demo/sim-server.mjs';
+import { startSimServer, type SimServer } from '../../../../sim/index.js';
 import { instrumentOpenAI } from '../../../../packages/instrumentation/src/index.js';
 import { ATTR, METRIC } from '../../../../packages/instrumentation/src/semconv.js';
 import { client, OPENAI_VERSIONS, sim } from '../../../helpers/openai.js';
