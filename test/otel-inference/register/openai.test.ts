@@ -105,6 +105,15 @@ describe.concurrent('openai through otel-inference/register', () => {
     expect(http[0]!.attributes['http.response.status_code']).toBe(200);
   });
 
+  it.each(['default', 'named'])('HTTP server metrics of an ESM app importing node:http (%s import)', async (how) => {
+    const res = await run({
+      app: 'http-server.mjs',
+      env: { OTEL_METRICS_EXPORTER: 'none', OTEL_INFERENCE_IN_PROCESS_READER: 'true', HTTP_IMPORT: how },
+    });
+    expect(res.stderr).toBe('');
+    expect(JSON.parse(res.stdout)).toEqual(['http.client.request.duration', 'http.server.request.duration']);
+  });
+
   it('OTEL_NODE_DISABLED_INSTRUMENTATIONS=http,undici turns HTTP metrics off', async () => {
     const { points, stderr } = await runApp('openai-esm-named.mjs', { OTEL_NODE_DISABLED_INSTRUMENTATIONS: ' http , undici' });
     expect(diagLines(stderr)).toEqual([]);

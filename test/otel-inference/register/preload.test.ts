@@ -51,9 +51,9 @@ describe.concurrent(`the preload on Node.js ${process.version}`, () => {
     expect(res.stdout).toBe('object function\n');
   });
 
-  it('with nothing to hook for ESM (only HTTP metrics on), no loader hook is registered', async () => {
-    const res = await run({ app: 'status.cjs', loader: 'import', env: { ...QUIET, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' } });
+  it('with nothing to hook for ESM (only fetch metrics on), no loader hook is registered', async () => {
+    const res = await run({ app: 'status.cjs', loader: 'import', env: { ...QUIET, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'undici' } });
     expect(res.stderr).toBe('');
-    expect(JSON.parse(res.stdout)).toMatchObject({ instrumentations: ['http'], esmHook: 'none', openaiPatched: false });
+    expect(JSON.parse(res.stdout)).toMatchObject({ instrumentations: ['undici'], esmHook: 'none', openaiPatched: false });
   });
 });

@@ -89,7 +89,7 @@ export const REGISTER_INSTRUMENTATIONS: readonly RegisterEntry[] = [
   ...INFERENCE_INSTRUMENTATIONS.map(inference),
   {
     name: 'http',
-    modules: [],
+    modules: ['http', 'https'],
     description: 'HTTP server and client metrics of node:http and node:https (@opentelemetry/instrumentation-http)',
     withAppMeterProvider: false,
     create: (_config, ownTraffic) =>
