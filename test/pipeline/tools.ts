@@ -38,7 +38,7 @@ export function collectorBinaryPath(): string {
 
 /**
  * A missing tool skips the test with a message naming the install step, except in CI
- * (CI=true) where it fails: CI must install everything (see README, "Pipeline").
+ * (CI=true) where it fails: CI must install everything (see docs/pipeline.md).
  */
 export function requireTool(ctx: { skip: (note?: string) => void }, present: boolean, install: string): void {
   if (present) return;

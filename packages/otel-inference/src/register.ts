@@ -6,7 +6,7 @@
  *
  * It starts a MeterProvider configured from the OTEL_* environment variables (or records into
  * the app's, when one is registered already), enables the instrumentations of
- * docs/configuration.md (openai, HTTP), and flushes on exit. See the README.
+ * docs/configuration.md (openai, HTTP), and flushes on exit. See docs/configuration.md.
  */
 import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { boot, getState, type RegisterState } from './register/boot.js';
