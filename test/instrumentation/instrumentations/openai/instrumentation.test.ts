@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { metrics } from '@opentelemetry/api';
 import type { InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
-import { startSimServer, type SimServer } from '../../../../demo/sim-server.mjs';
+import { startSimServer, type SimServer } from '../../../../sim/index.js';
 import { OpenAIInstrumentation } from '../../../../packages/instrumentation/src/index.js';
 import { ATTR, METRIC } from '../../../../packages/instrumentation/src/semconv.js';
 import { client } from '../../../helpers/openai.js';
