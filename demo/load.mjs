@@ -1,6 +1,6 @@
 // Demo load generator: the real `openai` client against an OpenAI-compatible server (by default
-// the simulated one, demo/sim-server.mjs), preloaded with otel-inference/register exactly as an
-// app would be:
+// the simulated one, sim/ with the demo profile), preloaded with otel-inference/register exactly
+// as an app would be:
 //
 //   node --import otel-inference/register demo/load.mjs [flags]       (npm run demo:load)
 //
@@ -63,7 +63,7 @@
 
 import OpenAI from 'openai';
 import { getRegisteredMetricReader, shutdown } from 'otel-inference/register';
-import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from './sim-server.mjs';
+import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from './profile.mjs';
 import { computeRows, startLiveSummary, takeSnapshot } from './summary.mjs';
 
 const KINDS = ['stream', 'nonStream', 'abandoned', 'embeddings', 'error'];

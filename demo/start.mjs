@@ -1,6 +1,7 @@
 // `npm start`: the otel-inference demo, with no collector, Docker or API key.
 //
-//   1. the simulated OpenAI-compatible server (demo/sim-server.mjs, profile "demo"), in this process;
+//   1. the simulated OpenAI-compatible server (sim/, with the demo profile of demo/profile.mjs), in
+//      this process;
 //   2. the load generator (demo/load.mjs) as a child process, preloaded exactly like an app:
 //        node --import otel-inference/register demo/load.mjs
 //      with OTEL_METRICS_EXPORTER=prometheus (the embedded /metrics endpoint, default
@@ -17,7 +18,8 @@
 //   --sim-port <port>   the simulated server's port (default $SIM_PORT or 8000; a free one if busy;
 //                       0 = any free port)
 //   --seed <n>          seed of the simulated server's random latency and errors
-//   --no-build          do not build the packages even when a build is missing or older than its src/
+//   --no-build          do not build the packages and sim/ even when a build is missing or older than
+//                       its sources
 //
 // Environment: OTEL_* as for any app (OTEL_EXPORTER_PROMETHEUS_PORT/HOST, OTEL_METRICS_EXPORTER,
 // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...); SIM_BASE_URL: use that server instead of
@@ -28,6 +30,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEMO_EMBEDDING_MODELS, DEMO_MODELS, DEMO_PROFILE } from './profile.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOAD = path.join(REPO, 'demo', 'load.mjs');
@@ -68,21 +71,27 @@ function parseArgs(argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Build the packages when a build is missing or older than its sources
+// Build the packages and sim/ when a build is missing or older than its sources
 
+/** Newest modification time under dir, its dist/ (the build output) left out. */
 function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
+    if (entry.isDirectory() && entry.name === 'dist') continue;
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
   }
   return newest;
 }
 
-/** Each built package: its dist/ outputs, and the sources they come from. */
+/**
+ * Each build: its dist/ outputs, and the sources they come from (src/ of a package; sim/ keeps
+ * its sources at its top, next to its tsup.config.ts).
+ */
 const PACKAGES = [
-  { dir: 'packages/instrumentation', outputs: ['index.js', 'index.cjs'] },
-  { dir: 'packages/otel-inference', outputs: ['index.js', 'register.js', 'register.cjs'] },
+  { dir: 'packages/instrumentation', src: 'src', outputs: ['index.js', 'index.cjs'] },
+  { dir: 'packages/otel-inference', src: 'src', outputs: ['index.js', 'register.js', 'register.cjs'] },
+  { dir: 'sim', src: '.', outputs: ['index.js'] },
 ];
 
 function buildIfNeeded() {
@@ -93,8 +102,8 @@ function buildIfNeeded() {
     if (!outputs.every((f) => existsSync(f))) reason ??= `${pkg.dir}/dist is missing`;
     else {
       const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
-      const inputs = Math.max(newestMtime(path.join(root, 'src')), statSync(path.join(root, 'tsup.config.ts')).mtimeMs);
-      if (inputs > built) reason ??= `${pkg.dir}/dist is older than its src/`;
+      const inputs = Math.max(newestMtime(path.join(root, pkg.src)), statSync(path.join(root, 'tsup.config.ts')).mtimeMs);
+      if (inputs > built) reason ??= `${pkg.dir}/dist is older than its sources`;
     }
   }
   if (!reason) return;
@@ -160,7 +169,8 @@ async function main() {
   let sim;
   let baseURL = process.env.SIM_BASE_URL;
   if (!baseURL) {
-    const { startSimServer } = await import('./sim-server.mjs');
+    // Imported once built (buildIfNeeded above).
+    const { startSimServer } = await import('../sim/dist/index.js');
     const host = process.env.SIM_HOST || '127.0.0.1';
     let port = o.simPort ?? 8000;
     if (port !== 0 && !(await portIsFree(port, host))) {
@@ -170,7 +180,7 @@ async function main() {
       }
       port = 0;
     }
-    sim = await startSimServer({ port, host, profile: 'demo', recordRequests: false, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+    sim = await startSimServer({ port, host, profile: DEMO_PROFILE, recordRequests: false, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
     baseURL = sim.url.replace('//0.0.0.0:', '//127.0.0.1:');
   }
   env.SIM_BASE_URL = baseURL;
@@ -211,7 +221,6 @@ async function main() {
   const line = (label, text) => console.log(`  ${label.padEnd(10)} ${text}`);
   console.log('otel-inference demo');
   if (sim) {
-    const { DEMO_MODELS, DEMO_EMBEDDING_MODELS } = await import('./sim-server.mjs');
     const models = [...DEMO_MODELS, ...DEMO_EMBEDDING_MODELS].map((m) => m.name).join(', ');
     line('server', `${baseURL}  simulated OpenAI-compatible API (${models})`);
   } else {

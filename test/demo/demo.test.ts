@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { histogramQuantile } from '../../demo/quantiles.mjs';
-import { DEMO_MODELS, startSimServer, type SimServer } from '../../demo/sim-server.mjs';
+import { DEMO_MODELS, DEMO_PROFILE } from '../../demo/profile.mjs';
+import { startSimServer, type SimServer } from '../../sim/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHAT_MODELS = DEMO_MODELS.map((m) => m.name);
@@ -216,7 +217,7 @@ describe('load generator, deterministic mode (--requests N)', () => {
 
   beforeAll(async () => {
     // The demo profile (random latency and errors): the fixed x-sim behaviour must override it.
-    sim = await startSimServer({ profile: 'demo', seed: 1 });
+    sim = await startSimServer({ profile: DEMO_PROFILE, seed: 1 });
     promPort = await freePort();
     load = run(
       ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', String(N), '--concurrency', '5', '--linger', '30'],

@@ -1,14 +1,16 @@
 /**
- * The demo's simulated server: the demo profile and the CLI (demo/sim-server.mjs). The server's
- * protocol is tested in test/sim/.
+ * The demo's simulated server: the demo profile (demo/profile.mjs) and the CLI
+ * (demo/sim-server.mjs, which runs the build of sim/: `npm test` builds first). The server
+ * itself is tested in test/sim/.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
-import { DEMO_MODELS, DEMO_EMBEDDING_MODELS, startSimServer } from '../../demo/sim-server.mjs';
+import { DEMO_EMBEDDING_MODELS, DEMO_MODELS, DEMO_PROFILE } from '../../demo/profile.mjs';
+import { startSimServer } from '../../sim/index.js';
 
 const SIM_SERVER_PATH = fileURLToPath(new URL('../../demo/sim-server.mjs', import.meta.url));
 
@@ -21,11 +23,13 @@ describe('demo profile', () => {
       expect(m.minTokens).toBeLessThanOrEqual(m.maxTokens);
     }
     expect(DEMO_EMBEDDING_MODELS.length).toBeGreaterThan(0);
+    expect(DEMO_PROFILE.models).toBe(DEMO_MODELS);
+    expect(DEMO_PROFILE.embeddingModels).toBe(DEMO_EMBEDDING_MODELS);
   });
 
   it('streams with realistic latency and reports usage; same seed gives the same output', async () => {
-    const a = await startSimServer({ profile: 'demo', seed: 42 });
-    const b = await startSimServer({ profile: 'demo', seed: 42 });
+    const a = await startSimServer({ profile: DEMO_PROFILE, seed: 42 });
+    const b = await startSimServer({ profile: DEMO_PROFILE, seed: 42 });
     try {
       const run = async (url: string) => {
         const client = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
@@ -64,7 +68,7 @@ describe('demo profile', () => {
   });
 
   it('fails about 2% of requests with 429 and 1% with 500; x-sim still overrides', async () => {
-    const demo = await startSimServer({ profile: 'demo', seed: 7 });
+    const demo = await startSimServer({ profile: DEMO_PROFILE, seed: 7 });
     try {
       const N = 1000;
       const statuses: number[] = [];
@@ -133,5 +137,11 @@ describe('CLI', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  it('refuses an unknown profile with exit code 2', () => {
+    const r = spawnSync(process.execPath, [SIM_SERVER_PATH, '--port', '0', '--profile', 'fast'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`sim-server: unknown profile "fast" (expected 'demo' or 'none')`);
   });
 });
