@@ -21,7 +21,11 @@ if (mode === 'instrumentation-openai') {
   const { OpenAIInstrumentation } = require('@opentelemetry/instrumentation-openai');
   registerInstrumentations({ instrumentations: [new OpenAIInstrumentation()] });
 }
-const { OpenAI } = require('openai');
+// openai v6 for every mode: @opentelemetry/instrumentation-openai 0.22 patches openai < 7 only,
+// so with v7 its column would measure an unpatched client. The v6 copy is installed under the
+// name `openai` in the fixture workspace (the require hooks match on that name).
+const openaiV6 = require.resolve('openai', { paths: [require('node:path').join(__dirname, '../test/fixtures/openai-v6-app')] });
+const { OpenAI } = require(openaiV6);
 if (mode === 'otel-inference') {
   const { instrumentOpenAI } = require('../packages/instrumentation/dist/index.cjs');
   instrumentOpenAI(OpenAI, { streamUsage: 'always' });

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../../helpers/otlp-receiver.js';
-import { APPS, diagLines, run, startFakeOpenAI } from './run.js';
+import { APPS, diagLines, run, startFakeOpenAI } from '../../helpers/apps.js';
 
 let sim: { url: string; close(): Promise<void> };
 beforeAll(async () => {

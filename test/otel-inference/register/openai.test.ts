@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type Point } from '../../helpers/otlp-receiver.js';
-import { diagLines, REPO, run, startFakeOpenAI } from './run.js';
+import { diagLines, REPO, run, startFakeOpenAI } from '../../helpers/apps.js';
 
 const DOUBLE_APP = '../openai-v6-app/double.cjs';
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type Point } from '../../helpers/otlp-receiver.js';
-import { diagLines, run } from './run.js';
+import { diagLines, run } from '../../helpers/apps.js';
 
 // Each case gets its own receiver, so concurrent cases never see each other's data.
 async function withReceiver<T>(fn: (r: OtlpReceiver) => Promise<T>): Promise<T> {
@@ -158,7 +158,7 @@ describe.concurrent('OTLP exporter settings read by the exporter itself', () => 
 
   it('OTEL_METRIC_EXPORT_INTERVAL exports periodically while the app runs', async () =>
     withReceiver(async (r) => {
-      const { start } = await import('./run.js');
+      const { start } = await import('../../helpers/apps.js');
       const app = start({
         app: 'record.mjs',
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.url, OTEL_METRIC_EXPORT_INTERVAL: '250', FIXTURE_MODE: 'wait' },

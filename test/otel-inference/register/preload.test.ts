@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { run, type Loader } from './run.js';
+import { run, type Loader } from '../../helpers/apps.js';
 
 const { supportsSyncHooks } = createRequire(import.meta.url)('import-in-the-middle/supports-sync-hooks.mjs') as {
   supportsSyncHooks(): boolean;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nameWithUnit, prometheusName } from '../../../packages/instrumentation/src/prometheus-names.js';
 import { HTTP_METRIC, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from '../../../grafana/names.js';
-import { diagLines, freePort, run, start, startFakeOpenAI } from './run.js';
+import { diagLines, freePort, run, start, startFakeOpenAI } from '../../helpers/apps.js';
 
 /**
  * The metric families the OpenTelemetry Collector's prometheus exporter writes for the same

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type Point } from '../../helpers/otlp-receiver.js';
-import { diagLines, freePort, run, start } from './run.js';
+import { diagLines, freePort, run, start } from '../../helpers/apps.js';
 
 const calls = (points: Point[]) => points.filter((p) => p.metric === 'fixture.calls');
 

@@ -4,7 +4,7 @@
  * otel-inference/register: the way an app that already runs the NodeSDK adds it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, startFakeOpenAI } from '../../../otel-inference/register/run.js';
+import { run, startFakeOpenAI } from '../../../helpers/apps.js';
 
 let sim: { url: string; close(): Promise<void> };
 beforeAll(async () => {
