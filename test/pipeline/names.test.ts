@@ -254,4 +254,10 @@ describe('names: one source of truth (semconv.ts → grafana/names.ts)', () => {
       `${TABLE_START}\n${renderMetricNamesTable()}\n${TABLE_END}`,
     );
   });
+
+  it("the README's short metric table gives each metric the table's Prometheus name", () => {
+    const rows = [...read('README.md').matchAll(/^\| `([a-z_.]+)`[^|]*\| `([a-z_]+)` \|$/gm)].map((m) => [m[1], m[2]]);
+    expect(rows.map(([otel]) => otel)).toEqual(Object.values(PROMETHEUS_METRIC).map((m) => m.otelName));
+    for (const [otel, prom] of rows) expect(prom, otel).toBe(TABLE.find((m) => m.otelName === otel)!.name);
+  });
 });
