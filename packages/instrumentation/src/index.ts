@@ -7,7 +7,7 @@ export {
   type StreamOptions,
   type TrackerOptions,
 } from './core/metrics.js';
-export type { InferenceResult, InferenceTracker } from './core/recorder.js';
+export { cancelOpenRequests, type InferenceResult, type InferenceTracker } from './core/recorder.js';
 export {
   extractResponseModel,
   extractUsage,

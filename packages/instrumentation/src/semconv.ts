@@ -71,6 +71,8 @@ export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME];
 /** Values this library writes for `error.type` besides HTTP status codes and error class names. */
 export const ERROR_TYPE = {
   timeout: 'timeout',
+  /** A request still open when the process shut down (outcome `cancelled`). */
+  shutdown: 'shutdown',
   other: '_OTHER',
 } as const;
 

@@ -37,6 +37,25 @@ export interface InferenceTracker {
 
 export type ModelFilter = (model: string) => string;
 
+/**
+ * Every request begun and not yet ended in this process, whichever InferenceMetrics and
+ * whichever copy of this package (ESM next to CJS) began it: a shutdown ends them all.
+ */
+const OPEN_KEY = Symbol.for('otel-inference.open-requests');
+const openRequests: Set<RequestRecorder> = ((globalThis as { [OPEN_KEY]?: Set<RequestRecorder> })[OPEN_KEY] ??= new Set());
+
+/**
+ * Ends every request still in flight as `cancelled`, with `error.type` = `reason`, so that a
+ * process that shuts down reports them and its active-requests gauge returns to 0 before the
+ * last export. A request that ends later records nothing more. Returns how many were ended.
+ * `otel-inference/register` calls it on SIGTERM, SIGINT, `beforeExit` and `shutdown()`.
+ */
+export function cancelOpenRequests(reason: string = ERROR_TYPE.shutdown): number {
+  const open = [...openRequests];
+  for (const recorder of open) recorder.cancel(reason);
+  return open.length;
+}
+
 /** Requests whose stream was garbage-collected before it ended are recorded as cancelled. */
 const abandonedStreams = new FinalizationRegistry<RequestRecorder>((recorder) => recorder.abandon());
 
@@ -64,6 +83,7 @@ export class RequestRecorder implements InferenceTracker {
     private readonly modelFilter: ModelFilter,
   ) {
     instruments.activeRequests.add(1, base);
+    openRequests.add(this);
   }
 
   get ended(): boolean {
@@ -114,8 +134,9 @@ export class RequestRecorder implements InferenceTracker {
     this.finish(outcome, errorType, endedAt);
   }
 
-  cancel(): void {
-    this.finish(OUTCOME.cancelled, undefined, performance.now());
+  /** `reason`, when given, becomes `error.type` (e.g. `shutdown`); a caller's own cancel has none. */
+  cancel(reason?: string): void {
+    this.finish(OUTCOME.cancelled, reason, performance.now());
   }
 
   /**
@@ -136,6 +157,7 @@ export class RequestRecorder implements InferenceTracker {
   private finish(outcome: Outcome, errorType: string | undefined, endedAt: number): void {
     if (this.finished) return;
     this.finished = true;
+    openRequests.delete(this);
     abandonedStreams.unregister(this.gcToken);
     try {
       this.record(outcome, errorType, endedAt);

@@ -38,10 +38,24 @@ export function bounded(p: Promise<unknown>, ms: number, what: string): Promise<
   });
 }
 
-export function installShutdownHooks(target: Flushable, timeoutMillis: number): () => Promise<void> {
+/**
+ * `endOpen` ends the requests still in flight (as cancelled, `error.type` shutdown) right
+ * before the final flush, so that the last export holds them and an active gauge of 0.
+ */
+export function installShutdownHooks(target: Flushable, timeoutMillis: number, endOpen: () => void): () => Promise<void> {
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
-    shutdownPromise ??= bounded(target.shutdown(), timeoutMillis, 'metrics shutdown');
+    if (shutdownPromise === undefined) {
+      try {
+        endOpen();
+      } catch (error) {
+        diag.warn(`could not end the requests in flight: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      // The exporters' sockets do not keep the process alive: this timer does, for as long as
+      // the final flush may take, and no longer.
+      const keepAlive = setTimeout(() => {}, timeoutMillis + 1000);
+      shutdownPromise = bounded(target.shutdown(), timeoutMillis, 'metrics shutdown').finally(() => clearTimeout(keepAlive));
+    }
     return shutdownPromise;
   };
 
@@ -53,15 +67,12 @@ export function installShutdownHooks(target: Flushable, timeoutMillis: number): 
   const onSignal = (signal: NodeJS.Signals): void => {
     const appListeners = process.listeners(signal).filter((l) => l !== handlers[signal]);
     if (appListeners.length > 0) {
-      // The app decides when to exit; export what we have meanwhile.
+      // The app decides when to exit, and may still finish its requests: export what we have
+      // meanwhile; the requests still open then end at beforeExit or shutdown().
       void bounded(target.forceFlush(), timeoutMillis, 'metrics flush');
       return;
     }
-    // Keeps the process alive until the signal is raised again (an empty event loop would
-    // otherwise end it with code 0 while the flush is pending).
-    const keepAlive = setTimeout(() => {}, timeoutMillis + 1000);
     const reraise = (): void => {
-      clearTimeout(keepAlive);
       process.removeListener(signal, handlers[signal]!);
       process.kill(process.pid, signal);
     };
