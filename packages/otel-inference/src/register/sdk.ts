@@ -4,7 +4,7 @@
  * own OTEL_EXPORTER_OTLP_* handling.
  */
 import { createRequire } from 'node:module';
-import { ExportResultCode, setGlobalErrorHandler, type ExportResult } from '@opentelemetry/core';
+import { setGlobalErrorHandler } from '@opentelemetry/core';
 import {
   defaultResource,
   detectResources,
@@ -22,11 +22,11 @@ import {
   MetricReader,
   PeriodicExportingMetricReader,
   type PushMetricExporter,
-  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { diag } from '@opentelemetry/api';
 import type { RegisterConfig } from './config.js';
 import type { RegisterDiagLogger } from './diag.js';
+import { GuardedExporter, unrefAgent } from './export-guard.js';
 import { CollectorNamingPrometheusExporter } from './prometheus.js';
 
 declare const __filename: string | undefined;
@@ -39,45 +39,36 @@ export class InProcessMetricReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
 }
 
-/** Passes everything through; tells the diag logger when an export succeeds (ending a failure streak). */
-class ObservedExporter implements PushMetricExporter {
-  selectAggregationTemporality?: PushMetricExporter['selectAggregationTemporality'];
-  selectAggregation?: PushMetricExporter['selectAggregation'];
-
-  constructor(
-    private readonly inner: PushMetricExporter,
-    private readonly logger: RegisterDiagLogger,
-  ) {
-    if (inner.selectAggregationTemporality) this.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
-    if (inner.selectAggregation) this.selectAggregation = inner.selectAggregation.bind(inner);
-  }
-
-  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    this.inner.export(metrics, (result) => {
-      if (result.code === ExportResultCode.SUCCESS) this.logger.exportSucceeded();
-      resultCallback(result);
-    });
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush();
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
+/**
+ * The time one OTLP export may take, its one request included: OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT
+ * (read and validated by the exporters' own env handling), never more than the reader's export
+ * timeout, which is never more than the interval. A send thus ends before the next one is due.
+ */
+function otlpTimeoutMillis(config: RegisterConfig): number {
+  const { getSharedConfigurationFromEnvironment } = localRequire(
+    '@opentelemetry/otlp-exporter-base/node-http',
+  ) as typeof import('@opentelemetry/otlp-exporter-base/node-http');
+  const fromEnv = getSharedConfigurationFromEnvironment('METRICS').timeoutMillis ?? DEFAULT_OTLP_TIMEOUT_MILLIS;
+  return Math.min(fromEnv, config.exportTimeoutMillis);
 }
 
+const DEFAULT_OTLP_TIMEOUT_MILLIS = 10_000;
+
 function otlpExporter(config: RegisterConfig): PushMetricExporter {
-  // Each exporter reads OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION
-  // and OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
+  // Each exporter reads OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, _HEADERS, _COMPRESSION and
+  // OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself. Given here: the timeout (capped),
+  // sockets that do not keep the process alive, and the endpoint when a variable is invalid.
+  const options = {
+    timeoutMillis: otlpTimeoutMillis(config),
+    ...(config.otlpEndpointOverride !== undefined ? { url: config.otlpEndpointOverride } : {}),
+  };
   switch (config.otlpProtocol) {
     case 'http/json':
-      return new (localRequire('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
+      return new (localRequire('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter({ ...options, httpAgentOptions: unrefAgent });
     case 'grpc':
-      return new (localRequire('@opentelemetry/exporter-metrics-otlp-grpc') as typeof import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
+      return new (localRequire('@opentelemetry/exporter-metrics-otlp-grpc') as typeof import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(options);
     default:
-      return new (localRequire('@opentelemetry/exporter-metrics-otlp-proto') as typeof import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+      return new (localRequire('@opentelemetry/exporter-metrics-otlp-proto') as typeof import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter({ ...options, httpAgentOptions: unrefAgent });
   }
 }
 
@@ -109,9 +100,14 @@ export function buildResource(): Resource {
 export interface StartedSdk {
   meterProvider: MeterProvider;
   inProcessReader: InProcessMetricReader | undefined;
+  prometheus: CollectorNamingPrometheusExporter | undefined;
 }
 
-export function startSdk(config: RegisterConfig, logger: RegisterDiagLogger): StartedSdk {
+export function startSdk(
+  config: RegisterConfig,
+  logger: RegisterDiagLogger,
+  onPrometheusListening: (port: number) => void = () => {},
+): StartedSdk {
   // The periodic reader reports failed exports to the global error handler: one line per streak.
   setGlobalErrorHandler((error) => {
     const message = error instanceof Error ? error.message : String(error);
@@ -120,21 +116,27 @@ export function startSdk(config: RegisterConfig, logger: RegisterDiagLogger): St
   });
 
   const readers: MetricReader[] = [];
+  let prometheus: CollectorNamingPrometheusExporter | undefined;
   for (const name of config.exporters) {
     try {
       if (name === 'prometheus') {
-        readers.push(
-          new CollectorNamingPrometheusExporter({
-            host: config.prometheusHost,
-            port: config.prometheusPort,
-          }),
-        );
+        prometheus = new CollectorNamingPrometheusExporter({ host: config.prometheusHost, port: config.prometheusPort }, (port) => {
+          if (config.prometheusPort === 0) diag.info(`the Prometheus endpoint listens on http://${config.prometheusHost}:${port}/metrics`);
+          onPrometheusListening(port);
+        });
+        readers.push(prometheus);
         continue;
       }
-      const exporter = name === 'console' ? new ConsoleMetricExporter() : otlpExporter(config);
+      const exporter =
+        name === 'console'
+          ? new ConsoleMetricExporter()
+          : new GuardedExporter(otlpExporter(config), {
+              succeeded: () => logger.exportSucceeded(),
+              failed: (message) => logger.exportFailed(message),
+            });
       readers.push(
         new PeriodicExportingMetricReader({
-          exporter: new ObservedExporter(exporter, logger),
+          exporter,
           exportIntervalMillis: config.exportIntervalMillis,
           exportTimeoutMillis: config.exportTimeoutMillis,
         }),
@@ -147,5 +149,5 @@ export function startSdk(config: RegisterConfig, logger: RegisterDiagLogger): St
   if (inProcessReader) readers.push(inProcessReader);
 
   const meterProvider = new MeterProvider({ resource: buildResource(), readers });
-  return { meterProvider, inProcessReader };
+  return { meterProvider, inProcessReader, prometheus };
 }
