@@ -36,6 +36,11 @@ export interface RegisterStatus {
   readonly instrumentations: readonly string[];
   /** How ESM imports are hooked: in-thread (`sync`, module.registerHooks), on a loader thread (`async`), or not. */
   readonly esmHook: EsmHookKind;
+  /**
+   * The port the embedded Prometheus endpoint listens on (OTEL_METRICS_EXPORTER=prometheus),
+   * once it does: the one chosen when OTEL_EXPORTER_PROMETHEUS_PORT=0.
+   */
+  readonly prometheusPort?: number;
 }
 
 /** What register did in this process. */
@@ -46,6 +51,7 @@ export function getRegisterStatus(): RegisterStatus {
     ownsMeterProvider: state?.meterProvider !== undefined,
     instrumentations: state?.instrumentations ?? [],
     esmHook: state?.esmHook ?? 'none',
+    ...(state?.prometheus?.boundPort !== undefined ? { prometheusPort: state.prometheus.boundPort } : {}),
   };
 }
 

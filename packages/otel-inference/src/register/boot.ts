@@ -6,7 +6,7 @@ import { isMainThread } from 'node:worker_threads';
 import { diag, metrics } from '@opentelemetry/api';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { enabledByEnv } from '@otel-inference/instrumentation';
+import { cancelOpenRequests, enabledByEnv } from '@otel-inference/instrumentation';
 import { checkRetiredVariables, checkResourceAttributes, readConfig, readLogLevel, sdkDisabled, workerThreadsEnabled, type RegisterConfig } from './config.js';
 import { installDiagLogger, RegisterDiagLogger, secretsFromEnv } from './diag.js';
 import { registerEsmLoaderHook, type EsmHookKind } from './esm-hook.js';
@@ -23,6 +23,8 @@ export interface RegisterState {
    */
   readonly meterProvider?: MeterProvider;
   readonly metricReader?: MetricReader;
+  /** The embedded Prometheus endpoint, with OTEL_METRICS_EXPORTER=prometheus. */
+  readonly prometheus?: { readonly boundPort: number | undefined };
   /** The names of the instrumentations enabled. */
   readonly instrumentations: readonly string[];
   /** How ESM imports are hooked: in-thread (`sync`), on a loader thread (`async`), or not. */
@@ -76,6 +78,7 @@ export function boot(): RegisterState {
   checkRetiredVariables();
 
   const appProvider = hasGlobalMeterProvider();
+  const own = ownTraffic(config);
   const entries = REGISTER_INSTRUMENTATIONS.filter((e) => enabledByEnv(e.name) && (!appProvider || e.withAppMeterProvider));
 
   // The loader hook first: no app module has been loaded yet.
@@ -83,7 +86,6 @@ export function boot(): RegisterState {
   const enable = (meterProvider?: MeterProvider): string[] => {
     const instrumentations: Instrumentation[] = [];
     const names: string[] = [];
-    const own = ownTraffic(config);
     for (const entry of entries) {
       const instrumentation = entry.create(config, own);
       if (instrumentation === undefined) continue;
@@ -103,13 +105,17 @@ export function boot(): RegisterState {
     return setState({ instrumentations, esmHook: esmHook.kind, ready: esmHook.ready(), shutdown: noop, forceFlush: noop });
   }
 
-  const { meterProvider, inProcessReader } = startSdk(config, logger);
+  const { meterProvider, inProcessReader, prometheus } = startSdk(config, logger, (port) => {
+    // Port 0: the HTTP metrics leave out the scrapes of the port actually chosen.
+    for (const endpoint of own) if (endpoint.port === 0) endpoint.port = port;
+  });
   metrics.setGlobalMeterProvider(meterProvider);
   const instrumentations = enable(meterProvider);
-  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis);
+  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => cancelOpenRequests());
   return setState({
     meterProvider,
     ...(inProcessReader ? { metricReader: inProcessReader } : {}),
+    ...(prometheus ? { prometheus } : {}),
     instrumentations,
     esmHook: esmHook.kind,
     ready: esmHook.ready(),
@@ -123,15 +129,11 @@ function ownTraffic(config: RegisterConfig): Endpoint[] {
   const out: Endpoint[] = [];
   if (config.exporters.includes('prometheus')) out.push({ host: config.prometheusHost, port: config.prometheusPort });
   if (config.exporters.includes('otlp') && config.otlpProtocol !== 'grpc') {
-    const raw =
-      process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim() ||
-      process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ||
-      'http://localhost:4318';
     try {
-      const u = new URL(raw);
+      const u = new URL(config.otlpEndpoint);
       out.push({ host: u.hostname, port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80) });
     } catch {
-      /* the exporter warns about a bad URL itself */
+      /* config.ts made sure it parses */
     }
   }
   return out;

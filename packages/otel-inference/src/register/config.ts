@@ -21,6 +21,12 @@ export interface RegisterConfig {
   otlpProtocol: OtlpProtocol;
   exportIntervalMillis: number;
   exportTimeoutMillis: number;
+  /**
+   * Where OTLP goes: the metrics endpoint the exporter would use. `endpointOverride` is set
+   * only when an endpoint variable is invalid: the exporter is then given this URL in code.
+   */
+  otlpEndpoint: string;
+  otlpEndpointOverride: string | undefined;
   prometheusHost: string;
   prometheusPort: number;
   providerName: string | undefined;
@@ -127,15 +133,57 @@ function readProtocol(): OtlpProtocol {
   return DEFAULTS.otlpProtocol;
 }
 
+/** 0 binds an ephemeral port, like any server; the port chosen is logged and in getRegisterStatus(). */
 function readPrometheusPort(): number {
   const raw = getStringFromEnv('OTEL_EXPORTER_PROMETHEUS_PORT')?.trim();
   if (raw === undefined) return DEFAULTS.prometheusPort;
   const port = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    warnBad('OTEL_EXPORTER_PROMETHEUS_PORT', raw, 'a port number 1-65535', `the default: ${DEFAULTS.prometheusPort}`);
+  if (!/^\d+$/.test(raw) || !Number.isInteger(port) || port > 65535) {
+    warnBad('OTEL_EXPORTER_PROMETHEUS_PORT', raw, 'a port number 0-65535 (0: any free port)', `the default: ${DEFAULTS.prometheusPort}`);
     return DEFAULTS.prometheusPort;
   }
   return port;
+}
+
+/** The specification's default endpoints: http/protobuf and http/json, and gRPC. */
+const DEFAULT_OTLP_ENDPOINT = { http: 'http://localhost:4318', grpc: 'http://localhost:4317' } as const;
+
+/** An endpoint variable: its value when it is an http(s) URL, or the raw value when it is not. */
+function endpointVariable(name: string): { url?: string; invalid?: string } {
+  const raw = getStringFromEnv(name)?.trim();
+  if (raw === undefined) return {};
+  try {
+    const { protocol } = new URL(raw);
+    if (protocol === 'http:' || protocol === 'https:') return { url: raw };
+  } catch {
+    /* not a URL */
+  }
+  return { invalid: raw };
+}
+
+/**
+ * The metrics endpoint, as the OTLP exporters resolve it (the metrics-specific variable as is,
+ * else the base one plus /v1/metrics for HTTP, else the default), and whether the exporter must
+ * be given it in code because a variable it would read is invalid: one warning each, naming the
+ * variable, and the spec's order of precedence for the rest.
+ */
+function readOtlpEndpoint(protocol: OtlpProtocol): { endpoint: string; override: string | undefined } {
+  const variables = {
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: endpointVariable('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpointVariable('OTEL_EXPORTER_OTLP_ENDPOINT'),
+  };
+  const specific = variables.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT;
+  const base = variables.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const grpc = protocol === 'grpc';
+  const fallback = grpc ? DEFAULT_OTLP_ENDPOINT.grpc : DEFAULT_OTLP_ENDPOINT.http;
+  const endpoint = specific.url ?? (grpc ? (base.url ?? fallback) : `${(base.url ?? fallback).replace(/\/+$/, '')}/v1/metrics`);
+  for (const [name, variable] of Object.entries(variables)) {
+    if (variable.invalid !== undefined) {
+      diag.warn(`${name}=${JSON.stringify(variable.invalid)} is invalid (expected an http:// or https:// URL); metrics go to ${endpoint}`);
+    }
+  }
+  const anyInvalid = specific.invalid !== undefined || base.invalid !== undefined;
+  return { endpoint, override: specific.url === undefined && anyInvalid ? endpoint : undefined };
 }
 
 function readStreamUsage(): StreamUsage {
@@ -187,11 +235,16 @@ export function readConfig(): RegisterConfig {
     exportTimeoutMillis = exportIntervalMillis;
   }
   const providerName = getStringFromEnv('OTEL_INFERENCE_PROVIDER_NAME')?.trim();
+  const exporters = readExporters();
+  const otlpProtocol = readProtocol();
+  const otlp = exporters.includes('otlp') ? readOtlpEndpoint(otlpProtocol) : { endpoint: '', override: undefined };
   return {
-    exporters: readExporters(),
-    otlpProtocol: readProtocol(),
+    exporters,
+    otlpProtocol,
     exportIntervalMillis,
     exportTimeoutMillis,
+    otlpEndpoint: otlp.endpoint,
+    otlpEndpointOverride: otlp.override,
     prometheusHost: getStringFromEnv('OTEL_EXPORTER_PROMETHEUS_HOST')?.trim() || DEFAULTS.prometheusHost,
     prometheusPort: readPrometheusPort(),
     providerName: providerName || undefined,

@@ -43,6 +43,17 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   return [...secrets].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
 }
 
+/** A log call's arguments as one line: errors by their message, objects and bytes left out. */
+function oneLine(args: unknown[]): string {
+  const parts: string[] = [];
+  for (const arg of args) {
+    if (typeof arg === 'string') parts.push(arg);
+    else if (typeof arg === 'number' || typeof arg === 'boolean' || typeof arg === 'bigint') parts.push(String(arg));
+    else if (arg instanceof Error) parts.push(`(${arg.name}: ${arg.message})`);
+  }
+  return parts.join(' ').replace(/\s*\n\s*/g, ' ').trim();
+}
+
 export class RegisterDiagLogger implements DiagLogger {
   level: DiagLogLevel = DiagLogLevel.INFO;
   private readonly seen = new Set<string>();
@@ -81,14 +92,15 @@ export class RegisterDiagLogger implements DiagLogger {
 
   private emit(level: DiagLogLevel, label: string, args: unknown[], exportFailure = false): void {
     if (level > this.level) return;
+    const verbose = this.level >= DiagLogLevel.DEBUG;
     let text: string;
     try {
-      // Messages of this package already name it.
-      text = this.redact(format(...args)).replace(/^otel-inference:\s*/, '');
+      // Messages of this package already name it. Below debug, one line, with no stack and no
+      // body bytes: stacks and dumps are for OTEL_LOG_LEVEL=debug.
+      text = this.redact(verbose ? format(...args) : oneLine(args)).replace(/^otel-inference:\s*/, '');
     } catch {
       return;
     }
-    const verbose = this.level >= DiagLogLevel.DEBUG;
     if (!verbose && (exportFailure || (EXPORT_RELATED.test(text) && !CONFIG_MESSAGE.test(text)))) {
       // Retries and per-attempt details are below warn: not worth a line each.
       if (level > DiagLogLevel.WARN) return;

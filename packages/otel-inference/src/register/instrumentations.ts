@@ -35,7 +35,8 @@ export interface RegisterEntry {
 /** Where our own exporters talk (or listen): HTTP metrics leave that traffic out. */
 export interface Endpoint {
   readonly host: string;
-  readonly port: number;
+  /** 0 until an ephemeral port is bound: the hooks read it at each request. */
+  port: number;
 }
 
 /** Each inference instrumentation's options, from the OTEL_INFERENCE_* variables. */

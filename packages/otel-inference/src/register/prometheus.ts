@@ -11,6 +11,8 @@
  * library's table of Prometheus names (and so the dashboard and the rules tests) uses.
  */
 import { PrometheusExporter, PrometheusSerializer, type ExporterConfig } from '@opentelemetry/exporter-prometheus';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { prometheusName, type InstrumentKind } from '@otel-inference/instrumentation';
@@ -45,10 +47,18 @@ export class CollectorNamingSerializer extends PrometheusSerializer {
 }
 
 /** The OTel JS Prometheus exporter (its HTTP server, host/port handling), with the collector's naming. */
+/**
+ * The OTel JS Prometheus exporter (its HTTP server, host/port handling), with the collector's
+ * naming, port 0 for any free port, and scrape connections that never keep the process alive
+ * (the exporter unrefs its server, not the keep-alive sockets it accepts).
+ */
 export class CollectorNamingPrometheusExporter extends PrometheusExporter {
-  constructor(config: ExporterConfig = {}) {
-    super(config);
-    const self = this as unknown as { _serializer?: unknown };
+  /** The port the endpoint listens on, once it does (the one chosen, for port 0). */
+  boundPort: number | undefined;
+
+  constructor(config: ExporterConfig = {}, onListening: (port: number) => void = () => {}) {
+    super({ ...config, preventServerStart: true });
+    const self = this as unknown as { _serializer?: unknown; _server?: Server; _port?: number };
     if (self._serializer instanceof PrometheusSerializer) {
       self._serializer = new CollectorNamingSerializer(
         config.prefix,
@@ -60,5 +70,17 @@ export class CollectorNamingPrometheusExporter extends PrometheusExporter {
     } else {
       diag.warn('@opentelemetry/exporter-prometheus changed its internals: metric names keep no unit suffix');
     }
+    // The exporter reads `port || 9464`: 0 must reach listen() as 0.
+    if (config.port === 0) self._port = 0;
+    self._server?.on('connection', (socket: Socket) => socket.unref());
+    if (config.preventServerStart === true) return;
+    this.startServer().then(
+      () => {
+        const address = self._server?.address();
+        this.boundPort = typeof address === 'object' && address !== null ? address.port : config.port;
+        if (this.boundPort !== undefined) onListening(this.boundPort);
+      },
+      (error: unknown) => diag.error(`the Prometheus endpoint could not listen: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 }
