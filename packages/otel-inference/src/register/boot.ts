@@ -120,7 +120,7 @@ export function boot(): RegisterState {
     esmHook: esmHook.kind,
     ready: esmHook.ready(),
     shutdown,
-    forceFlush: () => bounded(meterProvider.forceFlush(), config.exportTimeoutMillis, 'metrics flush'),
+    forceFlush: () => bounded(meterProvider.forceFlush(), config.exportTimeoutMillis, 'metrics export (flush)'),
   });
 }
 

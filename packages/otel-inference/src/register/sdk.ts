@@ -110,7 +110,11 @@ export function startSdk(
 ): StartedSdk {
   // The periodic reader reports failed exports to the global error handler: one line per streak.
   setGlobalErrorHandler((error) => {
-    const message = error instanceof Error ? error.message : String(error);
+    // The periodic reader wraps the exporter's error in its own; the exporter's says it all.
+    const message = (error instanceof Error ? error.message : String(error)).replace(
+      /^PeriodicExportingMetricReader: metrics export failed \(error (?:Error: )?([^]*)\)$/,
+      '$1',
+    );
     if (/export/i.test(message)) logger.exportFailed(message);
     else diag.error(message);
   });

@@ -54,7 +54,7 @@ export function installShutdownHooks(target: Flushable, timeoutMillis: number, e
       // The exporters' sockets do not keep the process alive: this timer does, for as long as
       // the final flush may take, and no longer.
       const keepAlive = setTimeout(() => {}, timeoutMillis + 1000);
-      shutdownPromise = bounded(target.shutdown(), timeoutMillis, 'metrics shutdown').finally(() => clearTimeout(keepAlive));
+      shutdownPromise = bounded(target.shutdown(), timeoutMillis, 'metrics export at shutdown').finally(() => clearTimeout(keepAlive));
     }
     return shutdownPromise;
   };
@@ -69,7 +69,7 @@ export function installShutdownHooks(target: Flushable, timeoutMillis: number, e
     if (appListeners.length > 0) {
       // The app decides when to exit, and may still finish its requests: export what we have
       // meanwhile; the requests still open then end at beforeExit or shutdown().
-      void bounded(target.forceFlush(), timeoutMillis, 'metrics flush');
+      void bounded(target.forceFlush(), timeoutMillis, 'metrics export (flush)');
       return;
     }
     const reraise = (): void => {
