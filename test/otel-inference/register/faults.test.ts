@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { diagLines, freePort, start, type RunResult } from '../../helpers/apps.js';
 import { startFaultCollector, type Fault, type FaultCollector } from '../../helpers/fault-collector.js';
+import { startOtlpReceiver } from '../../helpers/otlp-receiver.js';
 
 /** What a loaded 2-core machine may add to an exit, beyond the export timeout. */
 const MARGIN_MS = 1500;
@@ -102,3 +103,72 @@ describe.concurrent('a collector that is down, hanging or throttling', () => {
     }
   }, 120_000);
 });
+
+describe.concurrent('what the exporter reports, and where it sends', () => {
+  it('a 200 whose body is not an OTLP response: one warning line for the streak, no stack, no body bytes', async () => {
+    const collector = await startFaultCollector({ kind: 'garbage' });
+    try {
+      const { res } = await runToExit({
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '100',
+        FIXTURE_RUN_MS: '2000',
+      });
+      expect(collector.arrivals.length).toBeGreaterThan(5);
+      expect(res.stderr).toBe(
+        'otel-inference: warn: metrics export failed: the response is not an OTLP response (is the endpoint an OTLP receiver?) ' +
+          '(further export errors are not logged until an export succeeds)\n',
+      );
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('OTEL_LOG_LEVEL=debug: the same failure with the detail, for whoever asked for it', async () => {
+    const collector = await startFaultCollector({ kind: 'garbage' });
+    try {
+      const { res } = await runToExit({
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '100',
+        OTEL_LOG_LEVEL: 'debug',
+        FIXTURE_RUN_MS: '500',
+      });
+      expect(res.stderr).toContain('metrics export failed: the response is not an OTLP response');
+      expect(diagLines(res.stderr).length).toBeGreaterThan(1);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it.each([
+    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'not a url', to: 'http://localhost:4318/v1/metrics' },
+    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'ftp://collector:4318', to: 'http://localhost:4318/v1/metrics' },
+    { name: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', value: 'collector:4318/v1/metrics', to: 'http://localhost:4318/v1/metrics' },
+  ])('$name=$value: one warning naming the variable and the default used, and a prompt exit', async ({ name, value, to }) => {
+    // Nothing listens on the default endpoint here: the exit is as prompt as with any collector down.
+    const env = { [name]: value, FIXTURE_RUN_MS: '300', OTEL_METRIC_EXPORT_INTERVAL: '1000' };
+    const [withPreload, without] = await Promise.all([runToExit(env), runToExit(env, 'none')]);
+    expect(withPreload.res.code).toBe(0);
+    expect(diagLines(withPreload.res.stderr)[0]).toBe(
+      `otel-inference: warn: ${name}=${JSON.stringify(value)} is invalid (expected an http:// or https:// URL); metrics go to ${to}`,
+    );
+    expect(withPreload.lagMs).toBeLessThan(without.lagMs + 1000 + MARGIN_MS);
+  });
+
+  it('an invalid OTEL_EXPORTER_OTLP_METRICS_ENDPOINT falls back to a valid OTEL_EXPORTER_OTLP_ENDPOINT, as the spec orders them', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const { res } = await runToExit({
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'not a url',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        FIXTURE_RUN_MS: '100',
+      });
+      expect(diagLines(res.stderr)).toEqual([
+        `otel-inference: warn: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="not a url" is invalid (expected an http:// or https:// URL); metrics go to ${receiver.url}/v1/metrics`,
+      ]);
+      expect(receiver.points().filter((p) => p.metric === 'fixture.calls').length).toBe(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+

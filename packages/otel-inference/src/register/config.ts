@@ -27,6 +27,8 @@ export interface RegisterConfig {
    */
   otlpEndpoint: string;
   otlpEndpointOverride: string | undefined;
+  /** The endpoint variables that are set but invalid (already warned about). */
+  otlpInvalidEndpointVariables: string[];
   prometheusHost: string;
   prometheusPort: number;
   providerName: string | undefined;
@@ -167,7 +169,7 @@ function endpointVariable(name: string): { url?: string; invalid?: string } {
  * be given it in code because a variable it would read is invalid: one warning each, naming the
  * variable, and the spec's order of precedence for the rest.
  */
-function readOtlpEndpoint(protocol: OtlpProtocol): { endpoint: string; override: string | undefined } {
+function readOtlpEndpoint(protocol: OtlpProtocol): { endpoint: string; override: string | undefined; invalid: string[] } {
   const variables = {
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: endpointVariable('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'),
     OTEL_EXPORTER_OTLP_ENDPOINT: endpointVariable('OTEL_EXPORTER_OTLP_ENDPOINT'),
@@ -182,8 +184,8 @@ function readOtlpEndpoint(protocol: OtlpProtocol): { endpoint: string; override:
       diag.warn(`${name}=${JSON.stringify(variable.invalid)} is invalid (expected an http:// or https:// URL); metrics go to ${endpoint}`);
     }
   }
-  const anyInvalid = specific.invalid !== undefined || base.invalid !== undefined;
-  return { endpoint, override: specific.url === undefined && anyInvalid ? endpoint : undefined };
+  const invalid = Object.entries(variables).flatMap(([name, variable]) => (variable.invalid !== undefined ? [name] : []));
+  return { endpoint, override: specific.url === undefined && invalid.length > 0 ? endpoint : undefined, invalid };
 }
 
 function readStreamUsage(): StreamUsage {
@@ -237,7 +239,7 @@ export function readConfig(): RegisterConfig {
   const providerName = getStringFromEnv('OTEL_INFERENCE_PROVIDER_NAME')?.trim();
   const exporters = readExporters();
   const otlpProtocol = readProtocol();
-  const otlp = exporters.includes('otlp') ? readOtlpEndpoint(otlpProtocol) : { endpoint: '', override: undefined };
+  const otlp = exporters.includes('otlp') ? readOtlpEndpoint(otlpProtocol) : { endpoint: '', override: undefined, invalid: [] };
   return {
     exporters,
     otlpProtocol,
@@ -245,6 +247,7 @@ export function readConfig(): RegisterConfig {
     exportTimeoutMillis,
     otlpEndpoint: otlp.endpoint,
     otlpEndpointOverride: otlp.override,
+    otlpInvalidEndpointVariables: otlp.invalid,
     prometheusHost: getStringFromEnv('OTEL_EXPORTER_PROMETHEUS_HOST')?.trim() || DEFAULTS.prometheusHost,
     prometheusPort: readPrometheusPort(),
     providerName: providerName || undefined,

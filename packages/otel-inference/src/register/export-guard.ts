@@ -5,7 +5,7 @@
  * - **One attempt per export.** The exporters' own retry loop (up to 5 attempts on timers that
  *   keep the process alive) is taken out: the next periodic export is the retry, and with
  *   cumulative temporality it carries everything the failed one held.
- * - **One export in flight.** An export that finds the previous one still sending fails at once
+ * - **One export in flight.** An export that finds the previous one still sending is skipped
  *   instead of sending a second request.
  * - **Retry-After is honoured across exports**: a collector that answers 429 or 503 with
  *   `Retry-After` gets no request before that time.
@@ -119,13 +119,16 @@ export class GuardedExporter implements PushMetricExporter {
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    // A skip is not an attempt: the outcome of the one in flight, or the 429 that asked for the
+    // wait, is what the failure streak reports. The next export carries the data.
     const skipped = this.inFlight
-      ? 'metrics export skipped: the previous export is still in flight (the collector is slow or unreachable)'
+      ? 'the previous export is still in flight'
       : this.notBefore > this.now()
-        ? `metrics export skipped: the collector asked to wait (Retry-After), ${Math.ceil(this.notBefore - this.now())} ms left`
+        ? `the collector asked to wait (Retry-After), ${Math.ceil(this.notBefore - this.now())} ms left`
         : undefined;
     if (skipped !== undefined) {
-      resultCallback({ code: ExportResultCode.FAILED, error: new Error(skipped) });
+      diag.debug(`metrics export skipped: ${skipped}`);
+      resultCallback({ code: ExportResultCode.SUCCESS });
       return;
     }
     this.inFlight = true;

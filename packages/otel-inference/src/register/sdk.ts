@@ -62,13 +62,31 @@ function otlpExporter(config: RegisterConfig): PushMetricExporter {
     timeoutMillis: otlpTimeoutMillis(config),
     ...(config.otlpEndpointOverride !== undefined ? { url: config.otlpEndpointOverride } : {}),
   };
-  switch (config.otlpProtocol) {
-    case 'http/json':
-      return new (localRequire('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter({ ...options, httpAgentOptions: unrefAgent });
-    case 'grpc':
-      return new (localRequire('@opentelemetry/exporter-metrics-otlp-grpc') as typeof import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(options);
-    default:
-      return new (localRequire('@opentelemetry/exporter-metrics-otlp-proto') as typeof import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter({ ...options, httpAgentOptions: unrefAgent });
+  const create = (): PushMetricExporter => {
+    switch (config.otlpProtocol) {
+      case 'http/json':
+        return new (localRequire('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter({ ...options, httpAgentOptions: unrefAgent });
+      case 'grpc':
+        return new (localRequire('@opentelemetry/exporter-metrics-otlp-grpc') as typeof import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(options);
+      default:
+        return new (localRequire('@opentelemetry/exporter-metrics-otlp-proto') as typeof import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter({ ...options, httpAgentOptions: unrefAgent });
+    }
+  };
+  return withoutVariables(config.otlpInvalidEndpointVariables, create);
+}
+
+/**
+ * Runs `create` with `names` absent from process.env, then puts them back. An exporter parses
+ * the endpoint variables when it is built, even when given its URL in code, and would warn a
+ * second time, in its own words, about a variable we already named.
+ */
+function withoutVariables<T>(names: readonly string[], create: () => T): T {
+  const saved = names.map((name) => [name, process.env[name]] as const);
+  for (const name of names) delete process.env[name];
+  try {
+    return create();
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
   }
 }
 
