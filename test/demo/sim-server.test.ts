@@ -1,16 +1,14 @@
 /**
  * The demo's simulated server: the demo profile (demo/profile.mjs) and the CLI
  * (demo/sim-server.mjs, which runs the build of sim/: `npm test` builds first). The server
- * itself is tested in test/sim/.
+ * itself, profiles included (latency, usage, seeded output, failure rates), is tested in
+ * test/sim/ with a profile of the same shape; test/demo/demo.test.ts runs the demo end to end.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import OpenAI from 'openai';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS, DEMO_PROFILE } from '../../demo/profile.mjs';
-import { startSimServer } from '../../sim/index.js';
 
 const SIM_SERVER_PATH = fileURLToPath(new URL('../../demo/sim-server.mjs', import.meta.url));
 
@@ -25,88 +23,6 @@ describe('demo profile', () => {
     expect(DEMO_EMBEDDING_MODELS.length).toBeGreaterThan(0);
     expect(DEMO_PROFILE.models).toBe(DEMO_MODELS);
     expect(DEMO_PROFILE.embeddingModels).toBe(DEMO_EMBEDDING_MODELS);
-  });
-
-  it('streams with realistic latency and reports usage; same seed gives the same output', async () => {
-    const a = await startSimServer({ profile: DEMO_PROFILE, seed: 42 });
-    const b = await startSimServer({ profile: DEMO_PROFILE, seed: 42 });
-    try {
-      const run = async (url: string) => {
-        const client = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
-        const t0 = performance.now();
-        const stream = await client.chat.completions.create({
-          model: 'llama-3.1-8b',
-          messages: [{ role: 'user', content: 'tell me something' }],
-          stream: true,
-          stream_options: { include_usage: true },
-        });
-        let ttft = 0;
-        let text = '';
-        let usage: OpenAI.CompletionUsage | null | undefined;
-        for await (const c of stream) {
-          const content = c.choices[0]?.delta.content;
-          if (content && !ttft) ttft = performance.now() - t0;
-          text += content ?? '';
-          if (c.usage) usage = c.usage;
-        }
-        return { ttft, text, usage, total: performance.now() - t0 };
-      };
-      const [ra, rb] = await Promise.all([run(a.url), run(b.url)]);
-      expect(ra.text).toBe(rb.text);
-      expect(ra.usage).toEqual(rb.usage);
-      expect(ra.usage?.completion_tokens).toBeGreaterThanOrEqual(20);
-      expect(ra.usage?.completion_tokens).toBeLessThanOrEqual(120);
-      expect(ra.usage?.prompt_tokens).toBeGreaterThan(0);
-      // llama-3.1-8b: ttft ~150 ms ±30 %, ~15 ms/token.
-      expect(ra.ttft).toBeGreaterThanOrEqual(100);
-      expect(ra.ttft).toBeLessThan(300);
-      const tokens = ra.usage?.completion_tokens ?? 0;
-      expect(ra.total).toBeGreaterThan(100 + (tokens - 1) * 15 * 0.7);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
-
-  it('fails about 2% of requests with 429 and 1% with 500; x-sim still overrides', async () => {
-    const demo = await startSimServer({ profile: DEMO_PROFILE, seed: 7 });
-    try {
-      const N = 1000;
-      const statuses: number[] = [];
-      const fast = JSON.stringify({ ttftMs: 0, chunkMs: 0, chunks: 1 });
-      for (let i = 0; i < N; i += 100) {
-        const batch = await Promise.all(
-          Array.from({ length: 100 }, () =>
-            fetch(`${demo.url}/chat/completions`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', 'x-sim': fast },
-              body: JSON.stringify({ model: 'qwen2.5-32b', messages: [{ role: 'user', content: 'x' }] }),
-            }).then(async (r) => {
-              await r.arrayBuffer();
-              return r.status;
-            }),
-          ),
-        );
-        statuses.push(...batch);
-      }
-      const n429 = statuses.filter((s) => s === 429).length;
-      const n500 = statuses.filter((s) => s === 500).length;
-      const n200 = statuses.filter((s) => s === 200).length;
-      expect(n200 + n429 + n500).toBe(N);
-      expect(n429).toBeGreaterThanOrEqual(5);
-      expect(n429).toBeLessThanOrEqual(40);
-      expect(n500).toBeGreaterThanOrEqual(2);
-      expect(n500).toBeLessThanOrEqual(25);
-
-      const forced = await fetch(`${demo.url}/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-sim': JSON.stringify({ status: 503, chunks: 1 }) },
-        body: JSON.stringify({ model: 'qwen2.5-32b', messages: [] }),
-      });
-      expect(forced.status).toBe(503);
-      expect(await forced.json()).toMatchObject({ error: { type: 'server_error' } });
-    } finally {
-      await demo.close();
-    }
   });
 });
 
