@@ -4,6 +4,11 @@
  *
  * Protobuf decoding uses protobufjs with the subset of the OTLP metrics schema
  * (opentelemetry-proto v1, field numbers unchanged) that the JS exporters write.
+ *
+ * Every request is kept with its method and path, so a test can say where the data went. A
+ * request that is not a decodable export (a body that does not decode, an unknown content type,
+ * another method than POST) is answered 400 and kept as an error: `points()` and `waitFor()` then
+ * throw, so that "no points" can never mean "points we could not read".
  */
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
@@ -66,9 +71,14 @@ export interface Point {
 }
 
 export interface ReceivedRequest {
+  method: string;
+  /** The request target as sent: path and query, e.g. `/v1/metrics`. */
+  path: string;
   contentType: string;
   headers: http.IncomingHttpHeaders;
   points: Point[];
+  /** Why the request is not a decodable export, when it is not (its `points` are then empty). */
+  error?: string;
 }
 
 function anyValue(v: any): string | number | boolean | null {
@@ -126,9 +136,16 @@ export interface OtlpReceiver {
   url: string;
   port: number;
   requests: ReceivedRequest[];
-  /** Every data point received so far. */
+  /** The path of each request received so far, in order. */
+  paths(): string[];
+  /** Why each request that was not a decodable export was not, in order; empty when all were. */
+  errors(): string[];
+  /** Every data point received so far. Throws when any request could not be decoded (see `errors()`). */
   points(): Point[];
-  /** Resolves when `pred` holds for the points received (polls), or rejects after `timeoutMs`. */
+  /**
+   * Resolves when `pred` holds for the points received (polls), or rejects after `timeoutMs`, or
+   * as soon as a request could not be decoded.
+   */
   waitFor(pred: (points: Point[]) => boolean, timeoutMs?: number): Promise<Point[]>;
   close(): Promise<void>;
 }
@@ -146,20 +163,31 @@ export async function startOtlpReceiver(options: ReceiverOptions = {}): Promise<
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      let body = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       const contentType = String(req.headers['content-type'] ?? '');
+      const json = contentType.includes('json');
+      const received: ReceivedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        contentType,
+        headers: req.headers,
+        points: [],
+      };
       try {
-        const decoded = contentType.includes('json')
+        if (req.method !== 'POST') throw new Error(`method ${req.method}, expected POST`);
+        if (!json && !contentType.includes('protobuf')) throw new Error(`content-type ${JSON.stringify(contentType)} is neither JSON nor protobuf`);
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        const decoded = json
           ? JSON.parse(body.toString('utf8'))
           : Request.toObject(Request.decode(body), { longs: Number, defaults: false, oneofs: false });
-        requests.push({ contentType, headers: req.headers, points: flatten(decoded) });
+        received.points = flatten(decoded);
       } catch (error) {
-        requests.push({ contentType, headers: req.headers, points: [] });
+        received.error = `${received.method} ${received.path} (${contentType}): ${error instanceof Error ? error.message : String(error)}`;
       }
+      requests.push(received);
       const answer = (): void => {
-        res.statusCode = options.status ?? 200;
-        if (contentType.includes('json')) {
+        res.statusCode = received.error !== undefined ? 400 : (options.status ?? 200);
+        if (json) {
           res.setHeader('content-type', 'application/json');
           res.end('{}');
         } else {
@@ -173,11 +201,18 @@ export async function startOtlpReceiver(options: ReceiverOptions = {}): Promise<
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const points = (): Point[] => requests.flatMap((r) => r.points);
+  const errors = (): string[] => requests.flatMap((r) => (r.error !== undefined ? [r.error] : []));
+  const points = (): Point[] => {
+    const failed = errors();
+    if (failed.length > 0) throw new Error(`OTLP receiver: ${failed.length} request(s) could not be decoded: ${failed.join('; ')}`);
+    return requests.flatMap((r) => r.points);
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    paths: () => requests.map((r) => r.path),
+    errors,
     points,
     async waitFor(pred, timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs;

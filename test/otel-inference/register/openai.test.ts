@@ -17,12 +17,15 @@ afterAll(async () => {
   await sim.close();
 });
 
-async function runApp(app: string, env: Record<string, string> = {}): Promise<{ points: Point[]; stdout: string; stderr: string }> {
+async function runApp(
+  app: string,
+  env: Record<string, string> = {},
+): Promise<{ points: Point[]; paths: string[]; stdout: string; stderr: string }> {
   const r: OtlpReceiver = await startOtlpReceiver();
   try {
     const res = await run({ app, env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.url, SIM_URL: sim.url, ...env } });
     expect(res.code, res.stderr).toBe(0);
-    return { points: r.points(), stdout: res.stdout, stderr: res.stderr };
+    return { points: r.points(), paths: r.paths(), stdout: res.stdout, stderr: res.stderr };
   } finally {
     await r.close();
   }
@@ -137,9 +140,10 @@ describe.concurrent('openai through otel-inference/register', () => {
   });
 
   it('OTEL_SDK_DISABLED=true: openai is not patched, nothing is sent', async () => {
-    const { points, stdout, stderr } = await runApp('openai-esm-default.mjs', { OTEL_SDK_DISABLED: 'true' });
+    const { points, paths, stdout, stderr } = await runApp('openai-esm-default.mjs', { OTEL_SDK_DISABLED: 'true' });
     expect(stdout).toBe('answer: hello\n');
     expect(stderr).toBe('');
+    expect(paths).toEqual([]); // no request at all, at any path
     expect(points).toEqual([]);
   });
 });

@@ -38,6 +38,8 @@ describe.concurrent('module systems and OTLP protocols', () => {
       expect(res.stdout).toMatch(/app output: (esm|cjs) done/);
       expect(diagLines(res.stderr)).toEqual([]);
       expect(r.requests.length).toBeGreaterThanOrEqual(1);
+      // OTEL_EXPORTER_OTLP_ENDPOINT is a base: /v1/metrics is appended.
+      expect(new Set(r.paths())).toEqual(new Set(['/v1/metrics']));
       expect(r.requests[0]!.contentType).toContain(contentType);
       const c = calls(r.points());
       expect(c).toHaveLength(1);
@@ -125,9 +127,23 @@ describe.concurrent('OTLP exporter settings read by the exporter itself', () => 
     }),
   );
 
-  it('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as is (no /v1/metrics appended)', async () =>
+  it('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as is (no /v1/metrics appended), over OTEL_EXPORTER_OTLP_ENDPOINT', async () =>
     withReceiver(async (r) => {
-      await run({ app: 'record.mjs', env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${r.url}/custom/path` } });
+      await run({
+        app: 'record.mjs',
+        env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${r.url}/custom/path`, OTEL_EXPORTER_OTLP_ENDPOINT: `${r.url}/base` },
+      });
+      expect(r.requests.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(r.paths())).toEqual(new Set(['/custom/path']));
+      expect(calls(r.points())).toHaveLength(1);
+    }),
+  );
+
+  it('OTEL_EXPORTER_OTLP_ENDPOINT with a path: /v1/metrics is appended to it', async () =>
+    withReceiver(async (r) => {
+      await run({ app: 'record.cjs', env: { OTEL_EXPORTER_OTLP_ENDPOINT: `${r.url}/base/` } });
+      expect(r.requests.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(r.paths())).toEqual(new Set(['/base/v1/metrics']));
       expect(calls(r.points())).toHaveLength(1);
     }),
   );
@@ -258,6 +274,45 @@ describe.concurrent('bad values: one warning, the default applies', () => {
       expect(lines[0]).toMatch(/warn/);
       expect(calls(r.points())).toHaveLength(1);
       check?.(r);
+    }),
+  );
+});
+
+/** The receiver these tests rely on: it says where each request went and never reads garbage as "no points". */
+describe.concurrent('the local OTLP receiver itself', () => {
+  const post = (r: OtlpReceiver, path: string, contentType: string, body: string | Uint8Array) =>
+    fetch(`${r.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const EXPORT = {
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'probe' } }] },
+        scopeMetrics: [
+          { scope: { name: 's' }, metrics: [{ name: 'fixture.calls', unit: '{call}', sum: { dataPoints: [{ asInt: '2' }], aggregationTemporality: 2 } }] },
+        ],
+      },
+    ],
+  };
+
+  it('records the path of each request and decodes a JSON export', async () =>
+    withReceiver(async (r) => {
+      expect((await post(r, '/some/where', 'application/json', JSON.stringify(EXPORT))).status).toBe(200);
+      expect(r.paths()).toEqual(['/some/where']);
+      expect(r.errors()).toEqual([]);
+      expect(calls(r.points()).map((p) => [p.value, p.resource['service.name']])).toEqual([[2, 'probe']]);
+    }),
+  );
+
+  it.each([
+    { what: 'a protobuf body that does not decode', contentType: 'application/x-protobuf', body: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1]) },
+    { what: 'a JSON body that does not parse', contentType: 'application/json', body: '{"resourceMetrics": [' },
+    { what: 'an unknown content type', contentType: 'text/plain', body: JSON.stringify(EXPORT) },
+  ])('$what: answered 400, kept as an error, and points() throws instead of answering "no points"', async ({ contentType, body }) =>
+    withReceiver(async (r) => {
+      expect((await post(r, '/v1/metrics', contentType, body)).status).toBe(400);
+      expect(r.paths()).toEqual(['/v1/metrics']);
+      expect(r.errors()).toHaveLength(1);
+      expect(() => r.points()).toThrow(/could not be decoded/);
+      await expect(r.waitFor(() => true, 200)).rejects.toThrow(/could not be decoded/);
     }),
   );
 });
