@@ -7,7 +7,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CI = process.env.CI === 'true';
+/**
+ * Whether a CI variable's value means CI: any non-empty value but `false` and `0` (`true`, `1`,
+ * `yes`, a provider's own value). The one place this is decided; `CI` below is this process's.
+ */
+export function isCI(value: string | undefined): boolean {
+  const v = value?.trim().toLowerCase() ?? '';
+  return v !== '' && v !== 'false' && v !== '0';
+}
+
+export const CI = isCI(process.env.CI);
 
 export function repoPath(...parts: string[]): string {
   return join(ROOT, ...parts);
@@ -38,12 +47,12 @@ export function collectorBinaryPath(): string {
 
 /**
  * A missing tool skips the test with a message naming the install step, except in CI
- * (CI=true) where it fails: CI must install everything (see docs/pipeline.md).
+ * (see isCI: CI=true, CI=1, ...) where it fails: CI must install everything (see docs/pipeline.md).
  */
-export function requireTool(ctx: { skip: (note?: string) => void }, present: boolean, install: string): void {
+export function requireTool(ctx: { skip: (note?: string) => void }, present: boolean, install: string, ci: boolean = CI): void {
   if (present) return;
   const msg = `${install} first`;
-  if (CI) throw new Error(`missing tool in CI: ${msg}`);
+  if (ci) throw new Error(`missing tool in CI: ${msg}`);
   console.warn(`SKIPPED: ${msg}`);
   ctx.skip(msg);
 }
