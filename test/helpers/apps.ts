@@ -101,21 +101,45 @@ export function run(opts: RunOptions): Promise<RunResult> {
   return start(opts).done;
 }
 
-/** A minimal OpenAI-compatible server: non-streaming chat completions with usage. */
-export async function startFakeOpenAI(): Promise<{ url: string; close(): Promise<void> }> {
+export interface FakeOpenAIOptions {
+  /**
+   * Streams end with a usage chunk only when the request asked for one
+   * (`stream_options.include_usage: true`), as OpenAI's API does. Default: always.
+   */
+  usageOnlyWhenAsked?: boolean;
+}
+
+/** A request the fake OpenAI server received: its path and its body (parsed when JSON). */
+export interface FakeOpenAIRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+/**
+ * A minimal OpenAI-compatible server: chat completions with usage, streamed or not. `requests`
+ * keeps every request received, in order.
+ */
+export async function startFakeOpenAI(
+  options: FakeOpenAIOptions = {},
+): Promise<{ url: string; requests: FakeOpenAIRequest[]; close(): Promise<void> }> {
+  const requests: FakeOpenAIRequest[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       let model = 'unknown';
       let stream = false;
+      let parsed: any;
       try {
-        const parsed = JSON.parse(body);
+        parsed = JSON.parse(body);
         model = parsed.model ?? model;
         stream = parsed.stream === true;
       } catch {
         /* not JSON */
       }
+      requests.push({ method: req.method ?? '', path: req.url ?? '', body: parsed ?? body });
+      const withUsage = !options.usageOnlyWhenAsked || parsed?.stream_options?.include_usage === true;
       if (stream) {
         res.setHeader('content-type', 'text/event-stream');
         const chunk = (delta: object, usage?: object): string =>
@@ -126,7 +150,7 @@ export async function startFakeOpenAI(): Promise<{ url: string; close(): Promise
           if (i < words.length) res.write(chunk({ content: words[i++] }));
           else {
             clearInterval(timer);
-            res.write(chunk({}, { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }));
+            if (withUsage) res.write(chunk({}, { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }));
             res.end('data: [DONE]\n\n');
           }
         }, 20);
@@ -149,6 +173,7 @@ export async function startFakeOpenAI(): Promise<{ url: string; close(): Promise
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/v1`,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
