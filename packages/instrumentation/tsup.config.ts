@@ -1,14 +1,9 @@
 import { defineConfig } from 'tsup';
+import { BUILD_DEFAULTS } from '../../tsup.base.js';
 
 export default defineConfig({
+  ...BUILD_DEFAULTS,
   entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node22',
-  platform: 'node',
-  splitting: false,
   // Dependencies and peers are external already; openai is only ever patched, never imported.
   external: ['openai'],
 });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { defineConfig } from 'tsup';
 import type { Plugin } from 'esbuild';
+import { BUILD_DEFAULTS } from '../../tsup.base.js';
 
 /**
  * `src/register/ready.ts` ends with a top-level await (the ESM register entry waits for the
@@ -20,14 +21,8 @@ const noTopLevelAwaitInCjs: Plugin = {
 };
 
 export default defineConfig({
+  ...BUILD_DEFAULTS,
   entry: { index: 'src/index.ts', register: 'src/register.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node22',
-  platform: 'node',
-  splitting: false,
   // import.meta.url in the CJS build (the register entry resolves the ESM loader hook from its own URL).
   shims: true,
   // Dependencies and peers (@otel-inference/instrumentation among them) are external already.
