@@ -1,4 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
+import { diag, DiagLogLevel, type Attributes } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
@@ -154,4 +154,27 @@ export async function collectGarbage(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     await sleep(5);
   }
+}
+
+/**
+ * Captures every OTel diag line at `level` and above (the SDK's own warnings included) until
+ * `stop()`. `ours()` gives this package's lines (`otel-inference: …`) of one level.
+ */
+export function captureDiag(level: DiagLogLevel = DiagLogLevel.DEBUG) {
+  const lines = { error: [] as string[], warn: [] as string[], info: [] as string[], debug: [] as string[] };
+  diag.setLogger(
+    {
+      error: (m: string) => lines.error.push(m),
+      warn: (m: string) => lines.warn.push(m),
+      info: (m: string) => lines.info.push(m),
+      debug: (m: string) => lines.debug.push(m),
+      verbose() {},
+    },
+    { logLevel: level, suppressOverrideMessage: true },
+  );
+  return {
+    lines,
+    ours: (of: keyof typeof lines) => lines[of].filter((m) => m.startsWith('otel-inference')),
+    stop: () => diag.disable(),
+  };
 }

@@ -19,10 +19,20 @@ describe('extractUsage', () => {
     ['no usage', { choices: [] }],
     ['negative or non-numeric counts', { usage: { prompt_tokens: -1, completion_tokens: '4' } }],
     ['NaN', { usage: { prompt_tokens: Number.NaN } }],
+    ['Infinity and 1e308', { usage: { prompt_tokens: Infinity, completion_tokens: 1e308 } }],
+    ['fractions', { usage: { input_tokens: 1.5, output_tokens: 0.1 } }],
+    ['counts beyond 2^53', { usage: { prompt_tokens: 2 ** 53, completion_tokens: Number.MAX_VALUE } }],
+    ['Gemini non-integers', { usageMetadata: { promptTokenCount: '2', candidatesTokenCount: 2.5 } }],
     ['null', null],
     ['a string', 'usage'],
   ])('reports nothing for %s', (_name, value) => {
     expect(extractUsage(value)).toBeUndefined();
+  });
+
+  it('keeps the real count of a pair and leaves out the other', () => {
+    expect(extractUsage({ usage: { prompt_tokens: 7, completion_tokens: 1e308 } })).toEqual({ inputTokens: 7 });
+    expect(extractUsage({ usage: { prompt_tokens: -1, completion_tokens: 0 } })).toEqual({ outputTokens: 0 });
+    expect(extractUsage({ usage: { prompt_tokens: 2 ** 53 - 1 } })).toEqual({ inputTokens: 2 ** 53 - 1 });
   });
 });
 

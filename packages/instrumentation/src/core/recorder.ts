@@ -2,8 +2,8 @@ import type { Attributes } from '@opentelemetry/api';
 import { errorTypeOf, outcomeOfError } from './error-type.js';
 import type { Instruments } from './instruments.js';
 import { reportInternalError } from './internal-errors.js';
-import { ATTR, ERROR_TYPE, OUTCOME, TOKEN_TYPE, type Outcome } from '../semconv.js';
-import type { TokenUsage } from './shapes.js';
+import { ATTR, ERROR_TYPE, METRIC, OUTCOME, TOKEN_TYPE, type Outcome } from '../semconv.js';
+import { reportRejected, tokenCount, type TokenUsage } from './shapes.js';
 
 /** What a request ended with, as far as the caller knows it. */
 export interface InferenceResult {
@@ -21,7 +21,10 @@ export interface InferenceResult {
 export interface InferenceTracker {
   /** One output chunk arrived. The first gives time to first chunk; each later one a gap. */
   output(): void;
-  /** Merge provider-reported token counts; a later report of a field replaces an earlier one. */
+  /**
+   * Merge provider-reported token counts; a later report of a field replaces an earlier one.
+   * A field that is not a non-negative safe integer is ignored (one debug line).
+   */
   setUsage(usage: TokenUsage): void;
   /** Set `gen_ai.response.model`. */
   setResponseModel(model: string): void;
@@ -55,6 +58,18 @@ export function cancelOpenRequests(reason: string = ERROR_TYPE.shutdown): number
   for (const recorder of open) recorder.cancel(reason);
   return open.length;
 }
+
+/** Only finite, non-negative times are durations. (A request can take 0 s: a stream collected before anything arrived.) */
+function isDuration(seconds: number): boolean {
+  return Number.isFinite(seconds) && seconds >= 0;
+}
+
+/** Only finite, positive values are rates. */
+function isRate(rate: number): boolean {
+  return Number.isFinite(rate) && rate > 0;
+}
+
+const DURATION_RULE = 'a finite non-negative duration';
 
 /** Requests whose stream was garbage-collected before it ended are recorded as cancelled. */
 const abandonedStreams = new FinalizationRegistry<RequestRecorder>((recorder) => recorder.abandon());
@@ -106,8 +121,16 @@ export class RequestRecorder implements InferenceTracker {
   }
 
   setUsage(usage: TokenUsage): void {
-    if (usage.inputTokens !== undefined) this.inputTokens = usage.inputTokens;
-    if (usage.outputTokens !== undefined) this.outputTokens = usage.outputTokens;
+    // Runs only for chunks that carry usage. A custom extractor may return anything.
+    if (usage === undefined || usage === null) return;
+    if (typeof usage !== 'object') {
+      reportRejected('token usage', usage, 'an object');
+      return;
+    }
+    const input = tokenCount(usage.inputTokens, 'input token count');
+    if (input !== undefined) this.inputTokens = input;
+    const output = tokenCount(usage.outputTokens, 'output token count');
+    if (output !== undefined) this.outputTokens = output;
   }
 
   setResponseModel(model: string): void {
@@ -177,11 +200,17 @@ export class RequestRecorder implements InferenceTracker {
 
     const seconds = (endedAt - this.startedAt) / 1000;
     instruments.requests.add(1, withOutcome);
-    instruments.duration.record(seconds, withOutcome);
+    if (isDuration(seconds)) instruments.duration.record(seconds, withOutcome);
+    else reportRejected(METRIC.operationDuration, seconds, DURATION_RULE);
 
     if (this.outputChunks > 0) {
-      instruments.timeToFirstChunk.record((this.firstOutputAt - this.startedAt) / 1000, attributes);
-      for (const gap of this.gaps) instruments.timePerOutputChunk.record(gap / 1000, attributes);
+      const ttfc = (this.firstOutputAt - this.startedAt) / 1000;
+      if (isDuration(ttfc)) instruments.timeToFirstChunk.record(ttfc, attributes);
+      else reportRejected(METRIC.timeToFirstChunk, ttfc, DURATION_RULE);
+      for (const gap of this.gaps) {
+        if (isDuration(gap)) instruments.timePerOutputChunk.record(gap / 1000, attributes);
+        else reportRejected(METRIC.timePerOutputChunk, gap / 1000, DURATION_RULE);
+      }
     }
     if (this.inputTokens !== undefined) {
       instruments.tokenUsage.record(this.inputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input });
@@ -189,7 +218,10 @@ export class RequestRecorder implements InferenceTracker {
     if (this.outputTokens !== undefined) {
       instruments.tokenUsage.record(this.outputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output });
       const rate = this.outputRate(this.outputTokens, seconds);
-      if (rate !== undefined) instruments.outputTokenRate.record(rate, attributes);
+      if (rate !== undefined) {
+        if (isRate(rate)) instruments.outputTokenRate.record(rate, attributes);
+        else reportRejected(METRIC.outputTokenRate, rate, 'a finite positive rate');
+      }
     }
   }
 

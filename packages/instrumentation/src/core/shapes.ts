@@ -5,9 +5,14 @@
  * yields `undefined`/`false` and is never modified.
  */
 
+import { diag } from '@opentelemetry/api';
 import { isRecord, type Obj } from './guards.js';
 
-/** Token counts as the provider reported them. A missing field stays missing. */
+/**
+ * Token counts as the provider reported them. A missing field (undefined or null) stays
+ * missing; a value that is not a token count (a non-negative safe integer: not NaN, ±Infinity,
+ * -1, 1.5, 1e308, "12", …) is not recorded, with one `diag.debug` line.
+ */
 export interface TokenUsage {
   inputTokens?: number;
   outputTokens?: number;
@@ -22,9 +27,23 @@ export type OutputChunkPredicate = (chunk: unknown) => boolean;
 /** Reads the model that actually answered from a response or a stream chunk. */
 export type ResponseModelExtractor = (value: unknown) => string | undefined;
 
+/**
+ * Says at debug level that `value` was not recorded as `what`. Names the value's type, and a
+ * number's value, never a string's or an object's content.
+ */
+export function reportRejected(what: string, value: unknown, rule: string): void {
+  const described = typeof value === 'number' ? `the number ${value}` : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  diag.debug(`otel-inference: ${what} not recorded: ${described} is not ${rule}`);
+}
 
-function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+/**
+ * `value` if it is a token count, a non-negative safe integer; otherwise undefined, with one
+ * debug line unless the value is simply missing (undefined or null).
+ */
+export function tokenCount(value: unknown, what: string): number | undefined {
+  if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number;
+  if (value !== undefined && value !== null) reportRejected(what, value, 'a non-negative safe integer');
+  return undefined;
 }
 
 function nonEmpty(value: unknown): boolean {
@@ -44,6 +63,7 @@ function usageObject(value: Obj): Obj | undefined {
  * The default usage extractor: `usage.prompt_tokens`/`completion_tokens` (OpenAI chat and
  * completions, vLLM, Ollama), `usage.input_tokens`/`output_tokens` (Responses API, Anthropic,
  * also inside `response` or `message` of their stream events) and Gemini's `usageMetadata`.
+ * A field that is not a non-negative safe integer is left out, with one debug line.
  */
 export const extractUsage: UsageExtractor = (value) => {
   if (!isRecord(value)) return undefined;
@@ -51,11 +71,12 @@ export const extractUsage: UsageExtractor = (value) => {
   let input: number | undefined;
   let output: number | undefined;
   if (usage !== undefined) {
-    input = count(usage.prompt_tokens) ?? count(usage.input_tokens);
-    output = count(usage.completion_tokens) ?? count(usage.output_tokens);
+    input = tokenCount(usage.prompt_tokens, 'usage.prompt_tokens') ?? tokenCount(usage.input_tokens, 'usage.input_tokens');
+    output =
+      tokenCount(usage.completion_tokens, 'usage.completion_tokens') ?? tokenCount(usage.output_tokens, 'usage.output_tokens');
   } else if (isRecord(value.usageMetadata)) {
-    input = count(value.usageMetadata.promptTokenCount);
-    output = count(value.usageMetadata.candidatesTokenCount);
+    input = tokenCount(value.usageMetadata.promptTokenCount, 'usageMetadata.promptTokenCount');
+    output = tokenCount(value.usageMetadata.candidatesTokenCount, 'usageMetadata.candidatesTokenCount');
   }
   if (input === undefined && output === undefined) return undefined;
   const result: TokenUsage = {};

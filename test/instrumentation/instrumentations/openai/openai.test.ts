@@ -5,7 +5,7 @@ import { startSimServer, type SimServer } from '../../../../sim/index.js';
 import { instrumentOpenAI } from '../../../../packages/instrumentation/src/index.js';
 import { ATTR, METRIC } from '../../../../packages/instrumentation/src/semconv.js';
 import { client, OPENAI_VERSIONS, sim } from '../../../helpers/openai.js';
-import { collectGarbage, createTestMetrics, drain, sleep, type TestMetrics } from '../../../helpers/metrics.js';
+import { captureDiag, collectGarbage, createTestMetrics, drain, sleep, type TestMetrics } from '../../../helpers/metrics.js';
 
 let server: SimServer;
 let t: TestMetrics;
@@ -32,6 +32,84 @@ const TTFT_MS = 120;
 const CHUNK_MS = 40;
 /** Timer and loopback jitter allowed on each timing, in seconds. */
 const TOLERANCE = 0.035;
+
+/**
+ * Usage a server may report, as raw JSON text: `input` and `output` are what is recorded from
+ * it (undefined: nothing), `said` how the debug line names a value that is not a count.
+ */
+interface ReportedUsage {
+  name: string;
+  prompt: string;
+  completion: string;
+  input?: number;
+  output?: number;
+  said?: string;
+}
+const SERVER_USAGE: readonly ReportedUsage[] = [
+  { name: 'control: real counts', prompt: '7', completion: '12', input: 7, output: 12 },
+  { name: 'completion_tokens 1e308 next to a real prompt_tokens', prompt: '7', completion: '1e308', input: 7, said: 'the number 1e+308' },
+  { name: '1e308', prompt: '1e308', completion: '1e308', said: 'the number 1e+308' },
+  { name: '1e400 (JSON.parse gives Infinity)', prompt: '1e400', completion: '1e400', said: 'the number Infinity' },
+  { name: '-1e400', prompt: '-1e400', completion: '-1e400', said: 'the number -Infinity' },
+  { name: '-1', prompt: '-1', completion: '-1', said: 'the number -1' },
+  { name: '1.5', prompt: '1.5', completion: '1.5', said: 'the number 1.5' },
+  { name: '2^53', prompt: '9007199254740992', completion: '9007199254740992', said: 'the number 9007199254740992' },
+  { name: 'the string "12"', prompt: '"12"', completion: '"12"', said: 'a string' },
+  { name: 'true', prompt: 'true', completion: 'true', said: 'a boolean' },
+  { name: 'an object', prompt: '{"n":12}', completion: '{"n":12}', said: 'an object' },
+  { name: 'an array', prompt: '[12]', completion: '[12]', said: 'an object' },
+  { name: 'null', prompt: 'null', completion: 'null' },
+];
+
+/** The debug lines a row's usage should give. */
+function linesFor(row: ReportedUsage): string[] {
+  if (row.said === undefined) return [];
+  const fields = row.input === undefined ? ['prompt_tokens', 'completion_tokens'] : ['completion_tokens'];
+  return fields.map((field) => `otel-inference: usage.${field} not recorded: ${row.said} is not a non-negative safe integer`);
+}
+
+/** Content the chunks carry, which no log line may show. */
+const CONTENT = 'CONTENT-NOT-FOR-LOGS';
+
+/**
+ * A `fetch` for the openai client answering like an OpenAI server, with the usage of the row
+ * named by the request's model written into the body as raw JSON text. Streams make their
+ * events 5 ms apart.
+ */
+function craftedFetch(rows: readonly ReportedUsage[]) {
+  return async (_url: unknown, init?: { body?: unknown }): Promise<Response> => {
+    const body = JSON.parse(String(init?.body)) as { model: string; stream?: boolean };
+    const row = rows[Number(body.model.replace('row-', ''))]!;
+    const usage = `{"prompt_tokens":${row.prompt},"completion_tokens":${row.completion},"total_tokens":${row.completion}}`;
+    const head = `"id":"chatcmpl-1","created":0,"model":"${body.model}"`;
+    if (body.stream !== true) {
+      const message = `{"role":"assistant","content":"${CONTENT}"}`;
+      return new Response(
+        `{${head},"object":"chat.completion","choices":[{"index":0,"message":${message},"finish_reason":"stop"}],"usage":${usage}}`,
+        { headers: { 'content-type': 'application/json' } },
+      );
+    }
+    const chunk = (choices: string, extra = '') => `{${head},"object":"chat.completion.chunk","choices":${choices}${extra}}`;
+    const delta = (d: string, finish = 'null') => `[{"index":0,"delta":${d},"finish_reason":${finish}}]`;
+    const events = [
+      chunk(delta('{"role":"assistant","content":""}')),
+      ...[1, 2, 3].map((i) => chunk(delta(`{"content":"${CONTENT} ${i}"}`))),
+      chunk(delta('{}', '"stop"')),
+      chunk('[]', `,"usage":${usage}`),
+      '[DONE]',
+    ];
+    const encoder = new TextEncoder();
+    let next = 0;
+    const sse = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (next === events.length) return controller.close();
+        if (next > 0) await sleep(5);
+        controller.enqueue(encoder.encode(`data: ${events[next++]}\n\n`));
+      },
+    });
+    return new Response(sse, { headers: { 'content-type': 'text/event-stream' } });
+  };
+}
 
 function serverAttrs() {
   return { [ATTR.serverAddress]: '127.0.0.1', [ATTR.serverPort]: server.port };
@@ -243,6 +321,62 @@ describe.each(OPENAI_VERSIONS)('%s', (_name, OpenAI) => {
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(4);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(3);
     expect(c.total(METRIC.requests, { [ATTR.operationName]: 'chat', [ATTR.outcome]: 'success' })).toBe(1);
+  });
+
+  it.each([
+    ['a response', false],
+    ['a stream', true],
+  ])('records only token counts from usage the server reports in %s; the rest of the request always', async (_mode, stream) => {
+    const openai = client(OpenAI, 'http://crafted.invalid/v1', { fetch: craftedFetch(SERVER_USAGE) });
+    const diagnostics = captureDiag();
+    try {
+      for (const [i, row] of SERVER_USAGE.entries()) {
+        const params = { model: `row-${i}`, messages: [{ role: 'user' as const, content: 'hi' }] };
+        if (stream) {
+          const chunks = await drain(await openai.chat.completions.create({ ...params, stream: true }));
+          // The usage chunk the instrumentation asked for is withheld; the content is untouched.
+          expect(chunks.map((chunk) => chunk.choices[0]?.delta.content), row.name).toEqual(['', `${CONTENT} 1`, `${CONTENT} 2`, `${CONTENT} 3`, undefined]);
+        } else {
+          const completion = await openai.chat.completions.create(params);
+          expect(completion.choices[0]!.message.content, row.name).toBe(CONTENT);
+        }
+      }
+      await sleep(0);
+      const c = await t.collect();
+      for (const [i, row] of SERVER_USAGE.entries()) {
+        const model = { [ATTR.requestModel]: `row-${i}` };
+        const tokens = (type: string) => c.histograms(METRIC.tokenUsage, { ...model, [ATTR.tokenType]: type }).map((p) => p.sum);
+        expect(tokens('input'), row.name).toEqual(row.input === undefined ? [] : [row.input]);
+        expect(tokens('output'), row.name).toEqual(row.output === undefined ? [] : [row.output]);
+        const rates = c.histograms(METRIC.outputTokenRate, model);
+        if (row.output === undefined) {
+          expect(rates, row.name).toEqual([]);
+        } else {
+          expect(rates, row.name).toHaveLength(1);
+          const rate = rates[0]!.sum;
+          expect(Number.isFinite(rate) && rate > 0, row.name).toBe(true);
+          // Streams: (12 − 1) tokens over the 2 gaps; responses: 12 tokens over the duration.
+          const over = stream ? c.histogram(METRIC.timePerOutputChunk, model).sum : c.histogram(METRIC.operationDuration, model).sum;
+          expect(rate, row.name).toBeCloseTo((stream ? row.output - 1 : row.output) / over, 6);
+        }
+        // The rest of the request is recorded whatever the usage.
+        expect(c.total(METRIC.requests, { ...model, [ATTR.outcome]: 'success' }), row.name).toBe(1);
+        expect(c.histogram(METRIC.operationDuration, model).count, row.name).toBe(1);
+        if (stream) {
+          expect(c.histogram(METRIC.timeToFirstChunk, model).count, row.name).toBe(1);
+          expect(c.histogram(METRIC.timePerOutputChunk, model).count, row.name).toBe(2);
+        }
+      }
+      expect(c.total(METRIC.requests)).toBe(SERVER_USAGE.length);
+      expect(c.total(METRIC.activeRequests)).toBe(0);
+      expect(diagnostics.ours('debug')).toEqual(SERVER_USAGE.flatMap(linesFor));
+      const everything = Object.values(diagnostics.lines).flat();
+      expect(everything.filter((line) => line.includes(CONTENT))).toEqual([]);
+      expect(diagnostics.lines.warn).toEqual([]);
+      expect(diagnostics.lines.error).toEqual([]);
+    } finally {
+      diagnostics.stop();
+    }
   });
 
   it('records embeddings with input tokens only', async () => {
