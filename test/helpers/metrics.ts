@@ -156,6 +156,33 @@ export async function collectGarbage(): Promise<void> {
   }
 }
 
+/** A chunk and the consumer's clock around the `next()` call that produced it. */
+export interface TimedChunk<T> {
+  chunk: T;
+  /** performance.now() just before the consumer called next(). */
+  requestedAt: number;
+  /** performance.now() just after next() resolved with this chunk. */
+  receivedAt: number;
+}
+
+/**
+ * Consumes an async iterable to the end, as a `for await` loop would, timing each `next()`.
+ * Whatever the instrumentation stamps while producing chunk i lies in
+ * [chunks[i].requestedAt, chunks[i].receivedAt]: a control measured in the same run, however
+ * loaded the machine is.
+ */
+export async function drainTimed<T>(iterable: AsyncIterable<T>): Promise<TimedChunk<T>[]> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  const out: TimedChunk<T>[] = [];
+  for (;;) {
+    const requestedAt = performance.now();
+    const result = await iterator.next();
+    const receivedAt = performance.now();
+    if (result.done === true) return out;
+    out.push({ chunk: result.value, requestedAt, receivedAt });
+  }
+}
+
 /**
  * Captures every OTel diag line at `level` and above (the SDK's own warnings included) until
  * `stop()`. `ours()` gives this package's lines (`otel-inference: …`) of one level.
