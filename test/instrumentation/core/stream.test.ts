@@ -140,6 +140,43 @@ describe('instrumentStream', () => {
     expect(c.total(METRIC.activeRequests)).toBe(0);
   });
 
+  it.each([
+    ['an async generator (throw() forwarded)', true],
+    ['an iterator without throw()', false],
+  ])('records cancelled when the consumer calls throw() on %s', async (_name, hasThrow) => {
+    let thrownIn: unknown;
+    let i = 0;
+    const iterator: AsyncIterator<unknown> = {
+      next: async () => ({ done: false, value: chatChunk.content(`t${i++}`) }),
+      ...(hasThrow
+        ? {
+            throw: async (error?: unknown) => {
+              thrownIn = error;
+              throw error;
+            },
+          }
+        : {}),
+    };
+    const wrapped = t.metrics.instrumentStream(request, { [Symbol.asyncIterator]: () => iterator });
+    await wrapped.next();
+    await sleep(5);
+    await wrapped.next();
+    const reason = new Error('consumer gave up');
+    await expect(wrapped.throw!(reason)).rejects.toBe(reason);
+    expect(thrownIn).toBe(hasThrow ? reason : undefined);
+
+    const c = await t.collect();
+    expect(c.total(METRIC.requests)).toBe(1);
+    const cancelled = c.sums(METRIC.requests, { [ATTR.outcome]: 'cancelled' });
+    expect(cancelled).toHaveLength(1);
+    expect(cancelled[0]!.value).toBe(1);
+    // The consumer's own reason is not an error of the request.
+    expect(cancelled[0]!.attributes).not.toHaveProperty(ATTR.errorType);
+    expect(c.histogram(METRIC.operationDuration, { [ATTR.outcome]: 'cancelled' }).sum).toBeGreaterThanOrEqual(0.004);
+    expect(c.histogram(METRIC.timePerOutputChunk).count).toBe(1);
+    expect(c.total(METRIC.activeRequests)).toBe(0);
+  });
+
   it('records cancelled when the stream ends because its signal was aborted', async () => {
     const controller = new AbortController();
     async function* source() {

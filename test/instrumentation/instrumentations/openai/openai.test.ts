@@ -486,6 +486,32 @@ describe('openai v6 features', () => {
     expect(c.total(METRIC.activeRequests)).toBe(0);
   });
 
+  it('a never-iterated stream that is collected later lasts until its response headers, not the collection', async () => {
+    const HEADER_MS = 150;
+    const openai = client(OpenAI, server.url);
+    let before = 0;
+    let headersSeen = 0;
+    await (async () => {
+      before = performance.now();
+      await openai.chat.completions.create(chat(true), sim({ chunks: 3, headerDelayMs: HEADER_MS, ttftMs: 5000 }));
+      // The caller has the Stream once the headers are in: after the instrumentation saw them.
+      headersSeen = performance.now();
+    })();
+    await sleep(100);
+    await collectGarbage();
+    const collectedAt = performance.now();
+    const c = await t.collect();
+    expect(c.total(METRIC.requests)).toBe(1);
+    const duration = c.histogram(METRIC.operationDuration, { [ATTR.outcome]: 'cancelled' });
+    expect(duration.count).toBe(1);
+    expect(duration.sum).toBeGreaterThanOrEqual(HEADER_MS / 1000 - EARLY);
+    expect(duration.sum * 1000).toBeLessThanOrEqual(headersSeen - before);
+    // The collection came 100 ms and more later: a duration up to it would be that much longer.
+    expect(collectedAt - headersSeen).toBeGreaterThanOrEqual(100);
+    expect(c.metric(METRIC.timeToFirstChunk)).toBeUndefined();
+    expect(c.total(METRIC.activeRequests)).toBe(0);
+  });
+
   it('does not touch stream_options the caller set, and reports the usage it asked for', async () => {
     const openai = client(OpenAI, server.url);
     const body = { ...chat(true), stream_options: { include_usage: true } };
