@@ -30,8 +30,13 @@ import { read, repoPath } from './tools.js';
 const TABLE = [...Object.values(PROMETHEUS_METRIC), ...Object.values(HTTP_METRIC)];
 /** Every series name of the table. */
 const SERIES = new Set([...INFERENCE_SERIES, ...HTTP_SERIES]);
-/** Metric names a recording rule's middle part may be (`level:metric:operation`): counters without `_total`, too. */
-const RECORDED_METRICS = new Set(TABLE.flatMap((m) => (m.type === 'counter' ? [m.name, m.name.replace(/_total$/, '')] : [m.name])));
+/**
+ * Metric names a recording rule's middle part may be (`level:metric:operation`): a metric's name,
+ * a counter's without `_total`, or one of its series (`x_count:rate5m`, observations per second).
+ */
+const RECORDED_METRICS = new Set(
+  TABLE.flatMap((m) => [m.name, ...m.series, ...(m.type === 'counter' ? [m.name.replace(/_total$/, '')] : [])]),
+);
 /** Series that are not OTel instruments: Prometheus' scrape health and the collector's own telemetry. */
 const isForeignSeries = (name: string) => name === 'up' || name.startsWith('otelcol_');
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { DEFAULT_EXPORT_INTERVAL_S, seconds } from './grafana-intervals.js';
 import { lintPromQL } from './promql-lint.js';
 import { read, repoPath, requireTool, run, which } from './tools.js';
 
@@ -62,6 +63,28 @@ describe('Prometheus rules: static checks', () => {
     for (const e of all) for (const w of e.matchAll(/\[([^\]]+)\]/g)) expect(w[1], e).toBe('5m');
     expect(all.some((e) => e.includes('le="1.28"'))).toBe(true);
     expect(all.some((e) => e.includes('le="10.24"'))).toBe(true);
+  });
+
+  it("every rule window spans at least four of the apps' exports at the default OTEL_METRIC_EXPORT_INTERVAL", () => {
+    // A counter moves once per export (60 s by default): [5m] holds about five of them.
+    const windows = ruleFiles.flatMap((f) => exprs(f)).flatMap((e) => [...e.expr.matchAll(/\[([^\]]+)\]/g)].map((w) => w[1] as string));
+    expect(windows.length).toBeGreaterThan(20);
+    for (const w of windows) expect(seconds(w), w).toBeGreaterThanOrEqual(4 * DEFAULT_EXPORT_INTERVAL_S);
+  });
+
+  it('every recording rule has a promtool test that expects values of it', () => {
+    const records = ruleFiles.flatMap((f) => [...read('prometheus', 'rules', f).matchAll(/^\s*-\s*record:\s*(\S+)/gm)].map((m) => m[1] as string));
+    expect(records.length).toBeGreaterThan(20);
+    // `- expr: ...` blocks of the tests, each up to the next expr or test, with samples expected
+    const blocks = testFiles
+      .map((f) => read('prometheus', 'tests', f))
+      .join('\n')
+      .split(/\n\s*-\s*expr:\s*/)
+      .slice(1)
+      .map((b) => b.split(/\n\s*-\s*(?:expr|name|alertname):/)[0] ?? '');
+    const valued = blocks.filter((b) => /exp_samples:\s*\n\s*(?:#.*\n\s*)*-\s*labels:/.test(b)).map((b) => b.split('\n')[0] ?? '');
+    const untested = records.filter((r) => !valued.some((expr) => new RegExp(`(^|[^\\w:])${r.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w:])`).test(expr)));
+    expect(untested).toEqual([]);
   });
 
   it('every alert has promtool tests for firing and for not firing', () => {

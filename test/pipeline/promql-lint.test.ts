@@ -38,6 +38,10 @@ describe('queries that must pass', () => {
     ['absent()', `absent(${REQUESTS})`],
     ['a __name__ selector inside rate()', `sum(rate({__name__=~"inference_.*_total"}[5m]))`],
     ['recording rule outputs', `job:inference_requests:error_ratio_5m > 0.05 and on (job) job:inference_requests:rate5m >= 0.05`],
+    [
+      'a recorded quantile over an SLO, filtered by a traffic floor',
+      `job_model:${TTFC}:p95_5m > 1.28 and on (job, gen_ai_request_model) job_model:${TTFC}_count:rate5m >= 0.05`,
+    ],
     ['a recorded quantile compared to a constant', `job_model:${TTFC}:p95_5m > 1.28`],
     ['up', `up{job=~"inference-apps|otel-collector"} == 0`],
   ])('%s', (_what, query) => {
@@ -95,6 +99,11 @@ describe('queries that must be flagged, one rule each', () => {
     {
       rule: 'quantiles are never added',
       query: `histogram_quantile(0.95, sum by (le) (rate(${DURATION}_bucket[5m]))) + histogram_quantile(0.5, sum by (le) (rate(${DURATION}_bucket[5m])))`,
+      problem: 'a quantile must stand alone (optionally compared to a constant): never add, average or sum quantiles',
+    },
+    {
+      rule: 'a quantile is not combined with another series by `or`',
+      query: `job_model:${TTFC}:p95_5m > 1.28 or job:inference_requests:rate5m`,
       problem: 'a quantile must stand alone (optionally compared to a constant): never add, average or sum quantiles',
     },
     {

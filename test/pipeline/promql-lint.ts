@@ -8,7 +8,8 @@
  * - means: rate(x_sum) only divided by rate(x_count) (except THROUGHPUT_SUMS, where the
  *   rate of the sum is itself the answer, e.g. tokens per second);
  * - every division's right-hand side is a parenthesised `(... > 0)`;
- * - quantiles are never added, averaged or summed.
+ * - quantiles are never added, averaged or summed (a quantile compared to a constant may be
+ *   filtered with `and` / `unless`, e.g. by a traffic floor).
  */
 
 import { PROMETHEUS_METRIC } from '../../grafana/names.js';
@@ -152,7 +153,9 @@ export function lintPromQL(expr: string): string[] {
     reduced = `${reduced.slice(0, at)}Q${reduced.slice(close + 1)}`;
   }
   reduced = reduced.replace(/[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+:p\d{2}_[a-z0-9]+(\{[^}]*\})?/g, 'Q');
-  if (reduced.includes('Q') && !/^\s*Q\s*((>|<|>=|<=)\s*[0-9.]+)?\s*$/.test(reduced)) {
+  // `Q > c and on (...) traffic >= t` keeps or drops the quantile's samples; it combines no values.
+  const alone = /^\s*Q\s*((>|<|>=|<=)\s*[0-9.]+)?\s*((and|unless)\s+((on|ignoring)\s*\([^)]*\)\s*)?[^Q]+)?$/;
+  if (reduced.includes('Q') && !alone.test(reduced)) {
     problems.push('a quantile must stand alone (optionally compared to a constant): never add, average or sum quantiles');
   }
   return problems;
