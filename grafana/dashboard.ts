@@ -12,7 +12,15 @@
  * - quantiles: histogram_quantile(q, sum by (le, ...) (rate(x_bucket[$__rate_interval])));
  * - means: sum(rate(x_sum)) / (sum(rate(x_count)) > 0); ratios divide by `(... > 0)`;
  * - latency panels use successful calls only (inference_outcome="success") for the
- *   duration histogram; TTFT / per-chunk histograms have no outcome label.
+ *   duration histogram; TTFT / per-chunk histograms have no outcome label;
+ * - output tokens/s is two measures (a stream's decode rate, a single response's tokens over its
+ *   whole duration): a panel selects streams or keeps gen_ai_request_stream in its grouping;
+ * - heatmaps: sum by (le) (rate(x_bucket[$__rate_interval])), events per second per bucket;
+ * - `$__range` panels are instant queries.
+ *
+ * Every rate window is Grafana's $__rate_interval, and it spans enough exports of the apps only
+ * when the data source's timeInterval (Min interval) is at least their OTEL_METRIC_EXPORT_INTERVAL
+ * (60 s by default; grafana/provisioning/datasources/prometheus.yml, docs/pipeline.md).
  *
  * Metric and label names come from grafana/names.ts (the library's table of Prometheus
  * names, derived from semconv.ts); none is spelled out here.
@@ -38,7 +46,7 @@ import {
   type Panel,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { BigValueColorMode, BigValueGraphMode, ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';
-import { PanelBuilder as HeatmapPanelBuilder, YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
+import { CellValuesBuilder, PanelBuilder as HeatmapPanelBuilder, YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -75,6 +83,8 @@ const M = {
 /** Label matchers on the outcome. */
 const OK = `${L.outcome}="${OUTCOME.success}"`;
 const ERROR = `${L.outcome}="${OUTCOME.error}"`;
+/** Streamed calls (the boolean attribute gen_ai.request.stream is the label value "true"). */
+const STREAMED = `${L.requestStream}="true"`;
 
 /** `{{label}}`: a legend showing a label's value. */
 const showLabel = (label: string) => `{{${label}}}`;
@@ -158,14 +168,20 @@ function timeseries(title: string, description: string, unit: string, targets: D
     .targets(targets);
 }
 
+/**
+ * A stat tile. `instant`: one value for the whole time range (a `$__range` window), queried as an
+ * instant query at the range's end instead of a range query of overlapping windows.
+ */
 function stat(
   title: string,
   description: string,
   unit: string,
   expr: string,
-  opts: { decimals?: number; noValue?: string; thresholds?: Array<[number | null, string]> } = {},
+  opts: { decimals?: number; noValue?: string; thresholds?: Array<[number | null, string]>; instant?: boolean } = {},
 ): AnyPanelBuilder {
   const steps = (opts.thresholds ?? [[null, 'green']]).map(([value, color]) => ({ value, color }));
+  const target = q(expr, title, 'A');
+  if (opts.instant) target.instant();
   const b = new StatPanelBuilder()
     .id(nextId++)
     .title(title)
@@ -174,20 +190,26 @@ function stat(
     .unit(unit)
     .span(4)
     .height(4)
-    .graphMode(BigValueGraphMode.Area)
+    .graphMode(opts.instant ? BigValueGraphMode.None : BigValueGraphMode.Area)
     .colorMode(BigValueColorMode.Value)
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(steps))
-    .targets([q(expr, title, 'A')]);
+    .targets([target]);
   if (opts.decimals !== undefined) b.decimals(opts.decimals);
   if (opts.noValue !== undefined) b.noValue(opts.noValue);
   return b;
 }
 
-function heatmap(title: string, description: string, hist: string, extra = ''): AnyPanelBuilder {
+/**
+ * A heatmap of bucket rates: each cell is events per second in one bucket (`cellUnit`, e.g.
+ * calls/s), the mean over $__rate_interval. Not increase(): its windows overlap from one
+ * $__interval to the next, so each event would be counted $__rate_interval / $__interval times,
+ * a factor that changes with zoom.
+ */
+function heatmap(title: string, description: string, hist: string, cellUnit: string, extra = ''): AnyPanelBuilder {
   const target = new DataqueryBuilder()
     .datasource(DS)
-    .expr(`sum by (le) (increase(${sel(`${hist}_bucket`, extra)}[${RATE}]))`)
+    .expr(`sum by (le) (rate(${sel(`${hist}_bucket`, extra)}[${RATE}]))`)
     .format(PromQueryFormat.Heatmap)
     .legendFormat('{{le}}')
     .refId('A');
@@ -200,6 +222,7 @@ function heatmap(title: string, description: string, hist: string, extra = ''): 
     .height(8)
     .calculate(false)
     .yAxis(new YAxisConfigBuilder().unit('s'))
+    .cellValues(new CellValuesBuilder().unit(`suffix: ${cellUnit}`))
     .targets([target]);
 }
 
@@ -268,7 +291,7 @@ export function buildDashboard(): Dashboard {
   const b = new DashboardBuilder('Inference overview')
     .uid(DASHBOARD_UID)
     .description(
-      'LLM / model-inference client metrics from otel-inference (OpenTelemetry GenAI semantic conventions) via the OpenTelemetry Collector and Prometheus.',
+      'LLM / model-inference client metrics from otel-inference (OpenTelemetry GenAI semantic conventions) via the OpenTelemetry Collector and Prometheus. Rates need the data source\'s Min interval (Scrape interval, timeInterval) at least as long as the apps\' OTEL_METRIC_EXPORT_INTERVAL (60 s by default): see docs/pipeline.md.',
     )
     .tags(['otel-inference', 'genai', 'opentelemetry'])
     .editable()
@@ -308,10 +331,10 @@ export function buildDashboard(): Dashboard {
   b.withPanel(stat('Time per output chunk p95', 'p95 time between output chunks after the first (streaming calls).', 's', quantile(0.95, M.perChunk)));
   b.withPanel(
     stat(
-      'Output tokens/s per request (p50)',
-      `Median per-request output speed (${METRIC.outputTokenRate}): half of the responses streamed faster than this.`,
+      'Streamed output tokens/s (p50)',
+      `Median decode rate of streamed responses (${METRIC.outputTokenRate}, ${STREAMED}): (output tokens − 1) / (last output chunk − first output chunk), per request; half of the streams were faster. Single responses record output tokens / whole duration instead and are left out.`,
       'short',
-      quantile(0.5, M.tps),
+      quantile(0.5, M.tps, { extra: STREAMED }),
       { decimals: 1 },
     ),
   );
@@ -339,9 +362,33 @@ export function buildDashboard(): Dashboard {
       8,
     ),
   );
-  b.withPanel(heatmap('Operation duration heatmap (successful calls)', 'Successful calls per duration bucket.', M.duration, OK));
-  b.withPanel(heatmap('Time to first chunk heatmap', 'Streaming calls per time-to-first-chunk bucket.', M.ttft));
-  b.withPanel(heatmap('Time per output chunk heatmap', 'Output chunks per inter-chunk-time bucket.', M.perChunk));
+  const perBucket =
+    "the rate of each bucket's count over $__rate_interval, so zooming in or out does not change the numbers. The y axis is the bucket's upper bound.";
+  b.withPanel(
+    heatmap(
+      'Operation duration heatmap (successful calls)',
+      `Successful calls per second in each bucket of ${METRIC.operationDuration} (calls/s per bucket): ${perBucket}`,
+      M.duration,
+      'calls/s',
+      OK,
+    ),
+  );
+  b.withPanel(
+    heatmap(
+      'Time to first chunk heatmap',
+      `Streamed calls per second in each bucket of ${METRIC.timeToFirstChunk} (calls/s per bucket): ${perBucket}`,
+      M.ttft,
+      'calls/s',
+    ),
+  );
+  b.withPanel(
+    heatmap(
+      'Time per output chunk heatmap',
+      `Output chunks (after each stream's first) per second in each bucket of ${METRIC.timePerOutputChunk} (chunks/s per bucket): ${perBucket}`,
+      M.perChunk,
+      'chunks/s',
+    ),
+  );
   b.withPanel(
     timeseries(
       'Operation duration p95 by model (successful calls)',
@@ -381,15 +428,17 @@ export function buildDashboard(): Dashboard {
       8,
     ),
   );
+  const byStream = { groupBy: [L.requestStream] };
+  const streamLegend = (stat: string) => `${stat}, ${L.requestStream}=${showLabel(L.requestStream)}`;
   b.withPanel(
     timeseries(
       'Output tokens/s per request',
-      `Per-request output speed (${METRIC.outputTokenRate}): p50, p95 and mean.`,
+      `Per-request output speed (${METRIC.outputTokenRate}): p50, p95 and mean, one line each for streamed (${L.requestStream}=true: decode rate, (output tokens − 1) / (last chunk − first chunk)) and single responses (false: output tokens / whole duration, time to first token included). Two measures, never mixed in one line.`,
       'short',
       [
-        q(quantile(0.5, M.tps), 'p50', 'A'),
-        q(quantile(0.95, M.tps), 'p95', 'B'),
-        q(mean(M.tps), 'mean', 'C'),
+        q(quantile(0.5, M.tps, byStream), streamLegend('p50'), 'A'),
+        q(quantile(0.95, M.tps, byStream), streamLegend('p95'), 'B'),
+        q(mean(M.tps, byStream), streamLegend('mean'), 'C'),
       ],
       8,
     ),
@@ -451,7 +500,7 @@ export function buildDashboard(): Dashboard {
       'Share of streamed responses whose first chunk arrived within 1.28 s over the selected time range (bucket le="1.28").',
       'percentunit',
       underThreshold(M.ttft, '1.28', '', '$__range'),
-      { decimals: 2, thresholds: [[null, 'red'], [0.95, 'green']] },
+      { decimals: 2, thresholds: [[null, 'red'], [0.95, 'green']], instant: true },
     ),
   );
   b.withPanel(
@@ -460,7 +509,7 @@ export function buildDashboard(): Dashboard {
       'Share of successful calls that finished within 10.24 s over the selected time range (bucket le="10.24").',
       'percentunit',
       underThreshold(M.duration, '10.24', OK, '$__range'),
-      { decimals: 2, thresholds: [[null, 'red'], [0.99, 'green']] },
+      { decimals: 2, thresholds: [[null, 'red'], [0.99, 'green']], instant: true },
     ),
   );
   b.withPanel(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { DATASOURCE_UID, FILTER, HTTP_FILTER, buildDashboard, renderDashboard } from '../../grafana/dashboard.js';
 import { HTTP_METRIC, HTTP_SERIES, INFERENCE_SERIES, PROMETHEUS_LABEL, PROMETHEUS_METRIC } from '../../grafana/names.js';
+import { DEFAULT_EXPORT_INTERVAL_S, datasourceTimeInterval, grafanaWindows, prometheusScrapeInterval } from './grafana-intervals.js';
 import { lintPromQL, metricReferences } from './promql-lint.js';
 import { read } from './tools.js';
 
@@ -9,11 +10,18 @@ interface Target {
   expr?: string;
   refId?: string;
   datasource?: { type?: string; uid?: string };
+  instant?: boolean;
+  range?: boolean;
+  interval?: string;
+  format?: string;
 }
 interface PanelJson {
   id?: number;
   type: string;
   title?: string;
+  description?: string;
+  interval?: string;
+  options?: { cellValues?: { unit?: string }; yAxis?: { unit?: string } };
   gridPos?: { x: number; y: number; w: number; h: number };
   datasource?: { uid?: string };
   targets?: Target[];
@@ -97,6 +105,44 @@ describe('Inference overview dashboard', () => {
     expect(ds).toMatch(new RegExp(`^\\s*uid:\\s*${DATASOURCE_UID}\\s*$`, 'm'));
   });
 
+  it("the data source's min interval (timeInterval) covers the apps' default export interval and the scrape interval", () => {
+    // A counter moves once per export (60 s by default), not once per scrape. $__rate_interval
+    // = max($__interval + timeInterval, 4 × timeInterval): with timeInterval ≥ the export
+    // interval every rate window holds at least four exports, never a single one or none.
+    const ti = datasourceTimeInterval();
+    expect(ti).toBeGreaterThanOrEqual(DEFAULT_EXPORT_INTERVAL_S);
+    expect(ti).toBeGreaterThanOrEqual(prometheusScrapeInterval());
+    expect(grafanaWindows(ti).rateInterval).toBeGreaterThanOrEqual(4 * DEFAULT_EXPORT_INTERVAL_S);
+    // No panel or query sets its own min interval / min step, which would override the data source's.
+    for (const p of queryPanels) {
+      expect(p.interval ?? '', p.title).toBe('');
+      for (const t of p.targets ?? []) expect(t.interval ?? '', p.title).toBe('');
+    }
+  });
+
+  it('$__range panels are instant queries (one value over the whole range); the others are range queries', () => {
+    const ranged = targets.filter(({ t }) => (t.expr ?? '').includes('$__range'));
+    expect(ranged.length).toBeGreaterThanOrEqual(2);
+    for (const { panel, t } of ranged) {
+      expect(t.instant, panel).toBe(true);
+      expect(t.range, panel).toBe(false);
+    }
+    for (const { panel, t } of targets.filter(({ t }) => !(t.expr ?? '').includes('$__range'))) expect(t.instant ?? false, panel).toBe(false);
+  });
+
+  it('heatmaps show bucket rates (calls or chunks per second per bucket), and say so', () => {
+    const heatmaps = queryPanels.filter((p) => p.type === 'heatmap');
+    expect(heatmaps.length).toBeGreaterThanOrEqual(3);
+    for (const p of heatmaps) {
+      const [t] = p.targets ?? [];
+      expect(t?.format, p.title).toBe('heatmap');
+      expect(t?.expr, p.title).toMatch(/^sum by \(le\) \(rate\([a-z_]+_bucket\{[^}]*\}\[\$__rate_interval\]\)\)$/);
+      expect(p.options?.cellValues?.unit, p.title).toMatch(/\/s$/);
+      expect(p.options?.yAxis?.unit, p.title).toBe('s');
+      expect(p.description, p.title).toMatch(/per second in each bucket/);
+    }
+  });
+
   it('every variable referenced anywhere is defined', () => {
     const defined = new Set(variables.map((v) => v.name));
     const used = new Set<string>();
@@ -140,7 +186,7 @@ describe('Inference overview dashboard', () => {
   it('has the agreed stat tiles and rows', () => {
     const stats = queryPanels.filter((p) => p.type === 'stat').map((p) => p.title);
     expect(stats).toEqual(
-      expect.arrayContaining(['Requests/s', 'Error ratio', 'Active requests', 'TTFT p95', 'Time per output chunk p95', 'Output tokens/s per request (p50)']),
+      expect.arrayContaining(['Requests/s', 'Error ratio', 'Active requests', 'TTFT p95', 'Time per output chunk p95', 'Streamed output tokens/s (p50)']),
     );
     const rows = panels.filter((p) => p.type === 'row').map((p) => p.title);
     expect(rows).toEqual(['Overview', 'Latency', 'Throughput', 'Errors', 'Saturation', 'SLO attainment', 'HTTP (instrumentation-http)']);

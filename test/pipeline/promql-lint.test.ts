@@ -32,7 +32,8 @@ describe('queries that must pass', () => {
     ['a mean', `sum(rate(${DURATION}_sum[5m])) / (sum(rate(${DURATION}_count[5m])) > 0)`],
     ['a throughput: the rate of the token sum alone', `sum by (gen_ai_token_type) (rate(${TOKENS}_sum[5m]))`],
     ['a gauge, summed', `sum(${ACTIVE})`],
-    ['a heatmap', `sum by (le) (increase(${DURATION}_bucket[$__rate_interval]))`],
+    ['a heatmap: bucket rates per second', `sum by (le) (rate(${DURATION}_bucket[$__rate_interval]))`],
+    ['a per-bucket count over a fixed window', `sum by (le) (increase(${DURATION}_bucket[1h]))`],
     ['an le SLO ratio', `sum(rate(${TTFC}_bucket{le="1.28"}[5m])) / (sum(rate(${TTFC}_count[5m])) > 0)`],
     ['an error ratio', `sum(rate(${REQUESTS}{inference_outcome="error"}[5m])) / (sum(rate(${REQUESTS}[5m])) > 0)`],
     ['absent()', `absent(${REQUESTS})`],
@@ -73,8 +74,18 @@ describe('queries that must be flagged, one rule each', () => {
     },
     {
       rule: 'a _bucket series feeds a quantile, a heatmap or an SLO ratio',
-      query: `sum by (le) (rate(${DURATION}_bucket[5m]))`,
-      problem: `${DURATION}_bucket: a _bucket series must feed histogram_quantile, a heatmap (increase) or an le="..." SLO ratio`,
+      query: `sum(rate(${DURATION}_bucket[5m]))`,
+      problem: `${DURATION}_bucket: a _bucket series must feed histogram_quantile, a heatmap (sum by (le) (rate(x_bucket[...]))) or an le="..." SLO ratio`,
+    },
+    {
+      rule: 'no increase() over $__rate_interval (a heatmap overcounting with zoom)',
+      query: `sum by (le) (increase(${DURATION}_bucket[$__rate_interval]))`,
+      problem: 'increase() over $__rate_interval counts each event $__rate_interval / $__interval times (the windows overlap): use rate(), per second',
+    },
+    {
+      rule: 'no increase() over ${__rate_interval} either',
+      query: `sum(increase(${REQUESTS}[\${__rate_interval}]))`,
+      problem: 'increase() over $__rate_interval counts each event $__rate_interval / $__interval times (the windows overlap): use rate(), per second',
     },
     {
       rule: 'rate(_sum) is divided by rate(_count)',

@@ -5,6 +5,8 @@
  * - counters / histogram series (_total, _bucket, _count, _sum) only inside rate() or
  *   increase() (or absent()); a gauge (an up-down counter) never inside rate();
  * - quantiles: histogram_quantile(q, sum by (le, ...) (rate(x_bucket[...])));
+ * - heatmaps: sum by (le) (rate(x_bucket[...])), per second; never increase() over
+ *   $__rate_interval (overlapping windows count each event several times);
  * - means: rate(x_sum) only divided by rate(x_count) (except THROUGHPUT_SUMS, where the
  *   rate of the sum is itself the answer, e.g. tokens per second);
  * - every division's right-hand side is a parenthesised `(... > 0)`;
@@ -111,10 +113,20 @@ export function lintPromQL(expr: string): string[] {
     const selector = expr.slice(m.index, expr.indexOf('}', m.index) + 1);
     const before = text.slice(0, m.index).replace(/\s+$/, '');
     const feedsQuantile = expr.includes('histogram_quantile(');
-    const heatmap = /increase\($/.test(before);
+    const heatmap = /sum by \(le\)\s*\(\s*(rate|increase)\($/.test(before);
     const sloRatio = /\ble="[^"]+"/.test(selector);
     if (!feedsQuantile && !heatmap && !sloRatio) {
-      problems.push(`${m[0]}: a _bucket series must feed histogram_quantile, a heatmap (increase) or an le="..." SLO ratio`);
+      problems.push(`${m[0]}: a _bucket series must feed histogram_quantile, a heatmap (sum by (le) (rate(x_bucket[...]))) or an le="..." SLO ratio`);
+    }
+  }
+
+  // 2b. increase() over $__rate_interval, evaluated every $__interval: the windows overlap, so
+  // each event is counted $__rate_interval / $__interval times (a factor that changes with zoom)
+  for (const m of text.matchAll(/\bincrease\(/g)) {
+    const close = matchingClose(text, m.index + 'increase'.length);
+    const inner = close < 0 ? '' : expr.slice(m.index, close + 1);
+    if (/\[\s*\$\{?__rate_interval\}?\s*\]/.test(inner)) {
+      problems.push('increase() over $__rate_interval counts each event $__rate_interval / $__interval times (the windows overlap): use rate(), per second');
     }
   }
 
