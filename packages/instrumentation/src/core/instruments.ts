@@ -1,14 +1,16 @@
 import {
   metrics,
   ValueType,
+  type Attributes,
   type Counter,
   type Histogram,
   type Meter,
   type MeterProvider,
   type UpDownCounter,
 } from '@opentelemetry/api';
-import { INSTRUMENT, METER_NAME, type InstrumentSpec } from '../semconv.js';
+import { ATTR, INSTRUMENT, METER_NAME, TOKEN_TYPE, type InstrumentSpec } from '../semconv.js';
 import { VERSION } from '../version.js';
+import { boundSinkFor, type EndedRequest, type RecordingSink } from './sink.js';
 
 export interface Instruments {
   readonly duration: Histogram;
@@ -62,6 +64,7 @@ function createInstruments(provider: MeterProvider): Instruments {
 }
 
 const byProvider = new WeakMap<MeterProvider, Instruments>();
+const sinks = new WeakMap<Instruments, InstrumentsSink>();
 
 /**
  * The instruments of `provider`, or of the global MeterProvider as it is now. The OTel
@@ -76,4 +79,59 @@ export function instrumentsFor(provider: MeterProvider | undefined): Instruments
     byProvider.set(resolved, instruments);
   }
   return instruments;
+}
+
+/** Whether this copy of the package has created API instruments on `provider`. */
+export function hasInstruments(provider: MeterProvider): boolean {
+  return byProvider.has(provider);
+}
+
+/**
+ * The API-instrument sink: one `add` at the start, and at the end the calls the SDK
+ * aggregates, with the attribute sets the recorder has always used.
+ */
+export class InstrumentsSink implements RecordingSink<undefined> {
+  constructor(private readonly instruments: Instruments) {}
+
+  begin(base: Attributes): undefined {
+    this.instruments.activeRequests.add(1, base);
+  }
+
+  end(_handle: undefined, base: Attributes, request: EndedRequest): void {
+    const { instruments } = this;
+    instruments.activeRequests.add(-1, base);
+    const attributes: Attributes = { ...base };
+    if (request.responseModel !== undefined) attributes[ATTR.responseModel] = request.responseModel as string;
+    if (request.errorType !== undefined) attributes[ATTR.errorType] = request.errorType;
+    const withOutcome: Attributes = { ...attributes, [ATTR.outcome]: request.outcome };
+    instruments.requests.add(1, withOutcome);
+    if (request.duration !== undefined) instruments.duration.record(request.duration, withOutcome);
+    if (request.timeToFirstChunk !== undefined) instruments.timeToFirstChunk.record(request.timeToFirstChunk, attributes);
+    const { gaps, gapCount } = request;
+    for (let i = 0; i < gapCount; i++) instruments.timePerOutputChunk.record(gaps[i]! / 1000, attributes);
+    if (request.inputTokens !== undefined) {
+      instruments.tokenUsage.record(request.inputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input });
+    }
+    if (request.outputTokens !== undefined) {
+      instruments.tokenUsage.record(request.outputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output });
+    }
+    if (request.outputTokenRate !== undefined) instruments.outputTokenRate.record(request.outputTokenRate, attributes);
+  }
+}
+
+/**
+ * Where a request for `provider` (or the global MeterProvider as it is now) records: the sink
+ * bound to that provider (`otel-inference/register`'s aggregator), else its API instruments.
+ */
+export function sinkFor(provider: MeterProvider | undefined): RecordingSink {
+  const resolved = provider ?? metrics.getMeterProvider();
+  const fast = boundSinkFor(resolved);
+  if (fast !== undefined) return fast;
+  const instruments = instrumentsFor(resolved);
+  let sink = sinks.get(instruments);
+  if (sink === undefined) {
+    sink = new InstrumentsSink(instruments);
+    sinks.set(instruments, sink);
+  }
+  return sink;
 }

@@ -1,6 +1,6 @@
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
 import { isThenable } from './guards.js';
-import { instrumentsFor } from './instruments.js';
+import { sinkFor } from './instruments.js';
 import { reportInternalError } from './internal-errors.js';
 import { RequestRecorder, type InferenceTracker, type ModelFilter } from './recorder.js';
 import { ATTR, OPERATION, OTHER_MODEL, PROVIDER } from '../semconv.js';
@@ -183,7 +183,7 @@ export class InferenceMetrics {
   begin(request: InferenceRequest, stream: boolean): RequestRecorder | undefined {
     try {
       return new RequestRecorder(
-        instrumentsFor(this.meterProvider),
+        sinkFor(this.meterProvider),
         this.attributesOf(request, stream),
         stream,
         this.modelFilter,

@@ -1,9 +1,9 @@
 import type { Attributes } from '@opentelemetry/api';
 import { errorTypeOf, outcomeOfError } from './error-type.js';
-import type { Instruments } from './instruments.js';
 import { reportInternalError } from './internal-errors.js';
-import { ATTR, ERROR_TYPE, METRIC, OUTCOME, TOKEN_TYPE, type Outcome } from '../semconv.js';
+import { ERROR_TYPE, METRIC, OUTCOME, type Outcome } from '../semconv.js';
 import { reportRejected, tokenCount, type TokenUsage } from './shapes.js';
+import type { RecordingSink } from './sink.js';
 
 /** What a request ended with, as far as the caller knows it. */
 export interface InferenceResult {
@@ -71,6 +71,21 @@ function isRate(rate: number): boolean {
 
 const DURATION_RULE = 'a finite non-negative duration';
 
+/** `gaps` (ms) if every one is a duration; otherwise the ones that are, one debug line per other. */
+function validGaps(gaps: number[]): number[] {
+  for (let i = 0; i < gaps.length; i++) {
+    if (isDuration(gaps[i]!)) continue;
+    const valid = gaps.slice(0, i);
+    for (let j = i; j < gaps.length; j++) {
+      const gap = gaps[j]!;
+      if (isDuration(gap)) valid.push(gap);
+      else reportRejected(METRIC.timePerOutputChunk, gap / 1000, DURATION_RULE);
+    }
+    return valid;
+  }
+  return gaps;
+}
+
 /** Requests whose stream was garbage-collected before it ended are recorded as cancelled. */
 const abandonedStreams = new FinalizationRegistry<RequestRecorder>((recorder) => recorder.abandon());
 
@@ -90,14 +105,16 @@ export class RequestRecorder implements InferenceTracker {
   private responseModel: string | undefined;
   private finished = false;
   private readonly gcToken = {};
+  /** What the sink gave back at the start, for the end. */
+  private readonly handle: unknown;
 
   constructor(
-    private readonly instruments: Instruments,
+    private readonly sink: RecordingSink,
     private readonly base: Attributes,
     private readonly stream: boolean,
     private readonly modelFilter: ModelFilter,
   ) {
-    instruments.activeRequests.add(1, base);
+    this.handle = sink.begin(base);
     openRequests.add(this);
   }
 
@@ -189,40 +206,48 @@ export class RequestRecorder implements InferenceTracker {
     }
   }
 
+  /**
+   * Validates every value of the request (one debug line per value left out) and hands them
+   * to the sink in one call.
+   */
   private record(outcome: Outcome, errorType: string | undefined, endedAt: number): void {
-    const { instruments, base } = this;
-    instruments.activeRequests.add(-1, base);
-
-    const attributes: Attributes = { ...base };
-    if (this.responseModel !== undefined) attributes[ATTR.responseModel] = this.modelFilter(this.responseModel);
-    if (errorType !== undefined) attributes[ATTR.errorType] = errorType;
-    const withOutcome: Attributes = { ...attributes, [ATTR.outcome]: outcome };
-
     const seconds = (endedAt - this.startedAt) / 1000;
-    instruments.requests.add(1, withOutcome);
-    if (isDuration(seconds)) instruments.duration.record(seconds, withOutcome);
-    else reportRejected(METRIC.operationDuration, seconds, DURATION_RULE);
+    let duration: number | undefined = seconds;
+    if (!isDuration(seconds)) {
+      reportRejected(METRIC.operationDuration, seconds, DURATION_RULE);
+      duration = undefined;
+    }
 
+    let timeToFirstChunk: number | undefined;
+    let gaps = this.gaps;
     if (this.outputChunks > 0) {
       const ttfc = (this.firstOutputAt - this.startedAt) / 1000;
-      if (isDuration(ttfc)) instruments.timeToFirstChunk.record(ttfc, attributes);
+      if (isDuration(ttfc)) timeToFirstChunk = ttfc;
       else reportRejected(METRIC.timeToFirstChunk, ttfc, DURATION_RULE);
-      for (const gap of this.gaps) {
-        if (isDuration(gap)) instruments.timePerOutputChunk.record(gap / 1000, attributes);
-        else reportRejected(METRIC.timePerOutputChunk, gap / 1000, DURATION_RULE);
-      }
+      gaps = validGaps(gaps);
     }
-    if (this.inputTokens !== undefined) {
-      instruments.tokenUsage.record(this.inputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.input });
-    }
+
+    let outputTokenRate: number | undefined;
     if (this.outputTokens !== undefined) {
-      instruments.tokenUsage.record(this.outputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output });
       const rate = this.outputRate(this.outputTokens, seconds);
       if (rate !== undefined) {
-        if (isRate(rate)) instruments.outputTokenRate.record(rate, attributes);
+        if (isRate(rate)) outputTokenRate = rate;
         else reportRejected(METRIC.outputTokenRate, rate, 'a finite positive rate');
       }
     }
+
+    this.sink.end(this.handle, this.base, {
+      outcome,
+      errorType,
+      responseModel: this.responseModel !== undefined ? this.modelFilter(this.responseModel) : undefined,
+      duration,
+      timeToFirstChunk,
+      gaps,
+      gapCount: gaps.length,
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      outputTokenRate,
+    });
   }
 
   /**
