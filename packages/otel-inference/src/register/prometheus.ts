@@ -56,7 +56,8 @@ export class CollectorNamingPrometheusExporter extends PrometheusExporter {
   /** The port the endpoint listens on, once it does (the one chosen, for port 0). */
   boundPort: number | undefined;
 
-  constructor(config: ExporterConfig = {}, onListening: (port: number) => void = () => {}) {
+  /** `listenAfter`: the endpoint starts listening when it resolves (the resource has settled). */
+  constructor(config: ExporterConfig = {}, onListening: (port: number) => void = () => {}, listenAfter: Promise<void> = Promise.resolve()) {
     super({ ...config, preventServerStart: true });
     const self = this as unknown as { _serializer?: unknown; _server?: Server; _port?: number };
     if (self._serializer instanceof PrometheusSerializer) {
@@ -74,7 +75,7 @@ export class CollectorNamingPrometheusExporter extends PrometheusExporter {
     if (config.port === 0) self._port = 0;
     self._server?.on('connection', (socket: Socket) => socket.unref());
     if (config.preventServerStart === true) return;
-    this.startServer().then(
+    listenAfter.then(() => this.startServer()).then(
       () => {
         const address = self._server?.address();
         this.boundPort = typeof address === 'object' && address !== null ? address.port : config.port;

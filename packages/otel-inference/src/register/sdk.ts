@@ -108,11 +108,12 @@ export function buildResource(): Resource {
   const detected = detectResources({
     detectors: [serviceInstanceIdDetector, hostDetector, osDetector, processDetectorWithoutArgs, envDetector],
   });
-  const resource = defaultResource().merge(detected);
-  // Settles the asynchronous detectors (host.id) now, so that a Prometheus scrape never reads
-  // the attributes before they are ready.
-  void resource.waitForAsyncAttributes?.().catch(() => {});
-  return resource;
+  return defaultResource().merge(detected);
+}
+
+/** Resolves when the resource's asynchronous detectors (host.id) have settled; never rejects. */
+function settled(resource: Resource): Promise<void> {
+  return (resource.waitForAsyncAttributes?.() ?? Promise.resolve()).catch(() => {});
 }
 
 export interface StartedSdk {
@@ -137,15 +138,22 @@ export function startSdk(
     else diag.error(message);
   });
 
+  const resource = buildResource();
   const readers: MetricReader[] = [];
   let prometheus: CollectorNamingPrometheusExporter | undefined;
   for (const name of config.exporters) {
     try {
       if (name === 'prometheus') {
-        prometheus = new CollectorNamingPrometheusExporter({ host: config.prometheusHost, port: config.prometheusPort }, (port) => {
-          if (config.prometheusPort === 0) diag.info(`the Prometheus endpoint listens on http://${config.prometheusHost}:${port}/metrics`);
-          onPrometheusListening(port);
-        });
+        // Listens once the resource has settled: a scrape that came first would read the
+        // attributes before the asynchronous detectors are done (the SDK logs an error then).
+        prometheus = new CollectorNamingPrometheusExporter(
+          { host: config.prometheusHost, port: config.prometheusPort },
+          (port) => {
+            if (config.prometheusPort === 0) diag.info(`the Prometheus endpoint listens on http://${config.prometheusHost}:${port}/metrics`);
+            onPrometheusListening(port);
+          },
+          settled(resource),
+        );
         readers.push(prometheus);
         continue;
       }
@@ -170,6 +178,6 @@ export function startSdk(
   const inProcessReader = config.inProcessReader ? new InProcessMetricReader() : undefined;
   if (inProcessReader) readers.push(inProcessReader);
 
-  const meterProvider = new MeterProvider({ resource: buildResource(), readers });
+  const meterProvider = new MeterProvider({ resource, readers });
   return { meterProvider, inProcessReader, prometheus };
 }
