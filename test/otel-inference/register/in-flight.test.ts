@@ -42,7 +42,10 @@ describe.concurrent('shutdown with calls in flight', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('%s: the 8 open calls end as cancelled (shutdown), active is 0, the exit is the signal’s', async (signal) => {
     const receiver: OtlpReceiver = await startOtlpReceiver();
     try {
-      const app = start({ app: 'in-flight.mjs', env: { SIM_URL: sim.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+      const app = start({
+        app: 'in-flight.mjs',
+        env: { SIM_URL: sim.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, NODE_OPTIONS: '--expose-gc' },
+      });
       await app.waitForOutput('ready');
       app.child.kill(signal);
       const res = await app.done;
@@ -57,7 +60,10 @@ describe.concurrent('shutdown with calls in flight', () => {
   it('an explicit shutdown() ends them the same way', async () => {
     const receiver: OtlpReceiver = await startOtlpReceiver();
     try {
-      const res = await run({ app: 'in-flight.mjs', env: { SIM_URL: sim.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, FIXTURE_END: 'shutdown' } });
+      const res = await run({
+        app: 'in-flight.mjs',
+        env: { SIM_URL: sim.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, FIXTURE_END: 'shutdown', NODE_OPTIONS: '--expose-gc' },
+      });
       expect(res.code, res.stderr).toBe(0);
       expect(res.stdout).toBe('ready\nshut down\n');
       expect(summary(receiver.points())).toEqual(EXPECTED);
