@@ -9,6 +9,13 @@ export {
 } from './core/metrics.js';
 export { cancelOpenRequests, type InferenceResult, type InferenceTracker } from './core/recorder.js';
 export {
+  createInferenceAggregator,
+  type InferenceAggregator,
+  type InferenceAggregatorOptions,
+  type InferenceMetricProducer,
+  type ReaderSelectors,
+} from './core/aggregator.js';
+export {
   extractResponseModel,
   extractUsage,
   isOutputChunk,

@@ -116,6 +116,13 @@ export const TOKENS_PER_SECOND_BUCKETS = [
   1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
 ] as const;
 
+/**
+ * The attribute of the series the OpenTelemetry SDK records into once a metric stream has reached
+ * its cardinality limit (`otel.metric.overflow` = true). The aggregator (core/aggregator.ts) writes
+ * the same series as the SDK does.
+ */
+export const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';
+
 /** The instrumentation scope name every instrument is created under. */
 export const METER_NAME = 'otel-inference';
 
