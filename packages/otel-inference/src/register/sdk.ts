@@ -24,6 +24,7 @@ import {
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { diag } from '@opentelemetry/api';
+import { createInferenceAggregator, type InferenceMetricProducer } from '@otel-inference/instrumentation';
 import type { RegisterConfig } from './config.js';
 import type { RegisterDiagLogger } from './diag.js';
 import { GuardedExporter, unrefAgent } from './export-guard.js';
@@ -139,6 +140,15 @@ export function startSdk(
   });
 
   const resource = buildResource();
+  // The inference metrics are aggregated by the library and handed to each reader by a
+  // MetricProducer of its own (docs/architecture.md); everything else goes through the SDK.
+  const aggregator = createInferenceAggregator();
+  const withProducer = <R extends MetricReader>(create: (metricProducers: InferenceMetricProducer[]) => R): R => {
+    const producer = aggregator.createProducer();
+    const reader = create([producer]);
+    producer.setReader(reader);
+    return reader;
+  };
   const readers: MetricReader[] = [];
   let prometheus: CollectorNamingPrometheusExporter | undefined;
   for (const name of config.exporters) {
@@ -146,13 +156,16 @@ export function startSdk(
       if (name === 'prometheus') {
         // Listens once the resource has settled: a scrape that came first would read the
         // attributes before the asynchronous detectors are done (the SDK logs an error then).
-        prometheus = new CollectorNamingPrometheusExporter(
-          { host: config.prometheusHost, port: config.prometheusPort },
-          (port) => {
-            if (config.prometheusPort === 0) diag.info(`the Prometheus endpoint listens on http://${config.prometheusHost}:${port}/metrics`);
-            onPrometheusListening(port);
-          },
-          settled(resource),
+        prometheus = withProducer(
+          (metricProducers) =>
+            new CollectorNamingPrometheusExporter(
+              { host: config.prometheusHost, port: config.prometheusPort, metricProducers },
+              (port) => {
+                if (config.prometheusPort === 0) diag.info(`the Prometheus endpoint listens on http://${config.prometheusHost}:${port}/metrics`);
+                onPrometheusListening(port);
+              },
+              settled(resource),
+            ),
         );
         readers.push(prometheus);
         continue;
@@ -165,19 +178,27 @@ export function startSdk(
               failed: (message) => logger.exportFailed(message),
             });
       readers.push(
-        new PeriodicExportingMetricReader({
-          exporter,
-          exportIntervalMillis: config.exportIntervalMillis,
-          exportTimeoutMillis: config.exportTimeoutMillis,
-        }),
+        withProducer(
+          (metricProducers) =>
+            new PeriodicExportingMetricReader({
+              exporter,
+              exportIntervalMillis: config.exportIntervalMillis,
+              exportTimeoutMillis: config.exportTimeoutMillis,
+              metricProducers,
+            }),
+        ),
       );
     } catch (error) {
       diag.error(`could not start the ${name} metrics exporter: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  const inProcessReader = config.inProcessReader ? new InProcessMetricReader() : undefined;
+  const inProcessReader = config.inProcessReader
+    ? withProducer((metricProducers) => new InProcessMetricReader({ metricProducers }))
+    : undefined;
   if (inProcessReader) readers.push(inProcessReader);
 
   const meterProvider = new MeterProvider({ resource, readers });
+  // Unless it cannot be exact for these readers (it warns then): the API instruments, as on an app's own provider.
+  aggregator.bind(meterProvider);
   return { meterProvider, inProcessReader, prometheus };
 }
