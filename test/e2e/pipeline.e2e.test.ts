@@ -2,14 +2,20 @@
  * The whole pipeline with real processes: two demo load processes (real openai client, preloaded
  * with otel-inference/register) and the demo server → OTLP → the collector built with ocb →
  * Prometheus (Debian's) → every dashboard query and every rule, through Prometheus' HTTP API.
+ *
+ * One more load process runs the whole time at the library's default export interval, scaled:
+ * every production timing divided by SCALE (export 60 s → 4 s, scrape 15 s → 1 s, the data
+ * source's timeInterval alike). The dashboard's rate queries are read back with the windows
+ * Grafana would give them from the provisioned data source, at every scrape.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTP_METRIC, INFERENCE_SERIES, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from '../../grafana/names.js';
+import { HTTP_METRIC, INFERENCE_SERIES, OUTCOME, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from '../../grafana/names.js';
 import { METER_NAME } from '../../packages/instrumentation/src/semconv.js';
+import { DEFAULT_EXPORT_INTERVAL_S, datasourceTimeInterval, grafanaWindows, prometheusScrapeInterval } from '../pipeline/grafana-intervals.js';
 import { CI, collectorBinaryPath, read, repoPath, ROOT, which } from '../pipeline/tools.js';
 import { parseExposition, sum, type Sample } from './exposition.js';
 import { eventually, freePort, startProcess, type Proc } from './processes.js';
@@ -24,6 +30,26 @@ const ACTIVE = P.activeRequests.name;
 const DURATION = P.operationDuration.name;
 const TTFT = P.timeToFirstChunk.name;
 const GRPC_SERVICE = 'e2e-grpc';
+
+/**
+ * The steady load: production timings divided by SCALE. The library's default export interval
+ * (60 s) becomes 4 s, prometheus.yml's scrape interval (15 s) the e2e Prometheus' 1 s, and the
+ * provisioned data source's timeInterval is divided alike to get Grafana's windows.
+ */
+const SCALE = 15;
+const SCRAPE_S = prometheusScrapeInterval() / SCALE;
+const STEADY_EXPORT_S = DEFAULT_EXPORT_INTERVAL_S / SCALE;
+const STEADY_SERVICE = 'e2e-steady';
+/** Requests of each kind: at 2 in flight, about 42 s of traffic (five kinds, 0.22 s per request on average). */
+const STEADY_REQUESTS = 75;
+/**
+ * A rate read with Grafana's window may be this far from the true rate: a 16 s window over 1 s
+ * scrapes spans 15 s, so it holds 3 or 4 exports of 4 s (0.8× or 1.07× the truth), plus the
+ * load's own jitter. Checked where the window holds at least RATE_MIN_EVENTS events on average;
+ * below that (a bucket that a few jittery chunk gaps reach) counting noise decides, not windows.
+ */
+const RATE_TOLERANCE = 0.35;
+const RATE_MIN_EVENTS = 10;
 
 function missingTools(): string | undefined {
   const missing: string[] = [];
@@ -40,7 +66,7 @@ if (missing !== undefined) console.warn(`SKIPPED end-to-end test; install ${miss
 
 interface LoadSummary {
   ok: boolean;
-  sim: { ttftMs: number };
+  sim: { ttftMs: number; chunkMs: number; chunks: number };
   expected: { success: number; error: number; cancelled: number };
   sent: Record<string, number>;
 }
@@ -53,9 +79,25 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   let embeddedMetrics: Sample[] = [];
   let loads: LoadSummary[] = [];
 
-  async function prom(query: string): Promise<{ status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }; error?: string }> {
-    const res = await fetch(`http://127.0.0.1:${ports.prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
+  let steady: Proc;
+  let steadyStarted = 0;
+
+  async function prom(query: string, time?: number): Promise<{ status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }; error?: string }> {
+    const at = time === undefined ? '' : `&time=${time}`;
+    const res = await fetch(`http://127.0.0.1:${ports.prometheus}/api/v1/query?query=${encodeURIComponent(query)}${at}`);
     return (await res.json()) as never;
+  }
+
+  /** A range query, as Grafana sends one: a value every `step` seconds from `start` to `end`. */
+  async function promRange(query: string, start: number, end: number, step: number): Promise<Array<{ metric: Record<string, string>; values: Array<[number, string]> }>> {
+    const params = new URLSearchParams({ query, start: String(start), end: String(end), step: String(step) });
+    const body = (await (await fetch(`http://127.0.0.1:${ports.prometheus}/api/v1/query_range?${params}`)).json()) as {
+      status: string;
+      error?: string;
+      data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
+    };
+    if (body.status !== 'success') throw new Error(`${body.error}: ${query}`);
+    return body.data.result;
   }
 
   beforeAll(async () => {
@@ -76,11 +118,12 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     procs.push(collector);
     await eventually('the collector health check', async () => ((await fetch(`http://127.0.0.1:${ports.health}/`)).ok ? true : undefined));
 
-    // The repo's prometheus.yml, targets rewritten to loopback and a 1 s scrape interval.
+    // The repo's prometheus.yml, targets rewritten to loopback and its scrape interval scaled (15 s → 1 s).
+    expect(SCRAPE_S).toBe(1);
     const config = read('prometheus', 'prometheus.yml')
       .replace('otel-collector:8889', `127.0.0.1:${ports.exporter}`)
       .replace('otel-collector:8888', `127.0.0.1:${ports.telemetry}`)
-      .replace(/scrape_interval: \S+/, 'scrape_interval: 1s')
+      .replace(/scrape_interval: \S+/, `scrape_interval: ${SCRAPE_S}s`)
       .replace(/evaluation_interval: \S+/, 'evaluation_interval: 1s');
     writeFileSync(join(tmp, 'prometheus.yml'), config);
     cpSync(repoPath('prometheus', 'rules'), join(tmp, 'rules'), { recursive: true });
@@ -109,6 +152,16 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     });
     procs.push(sim);
     await sim.waitFor('listening');
+
+    // The steady load, for the whole run, exporting at the default interval scaled (4 s).
+    steadyStarted = Date.now() / 1000;
+    steady = startProcess('load-steady', process.execPath, ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', String(STEADY_REQUESTS), '--concurrency', '2'], {
+      ...otel,
+      OTEL_METRIC_EXPORT_INTERVAL: String(STEADY_EXPORT_S * 1000),
+      OTEL_SERVICE_NAME: STEADY_SERVICE,
+      SIM_BASE_URL: `http://127.0.0.1:${ports.sim}/v1`,
+    });
+    procs.push(steady);
 
     // Two load processes at once, same service: their series must not collide.
     const runs = [1, 2].map((i) =>
@@ -145,7 +198,7 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     await embedded.waitFor('"mode":"deterministic"');
     embeddedMetrics = parseExposition(await (await fetch(`http://127.0.0.1:${ports.embedded}/metrics`)).text());
     await embedded.stop();
-    await sim.stop();
+    // The simulated server stays up for the steady load (afterAll stops it).
 
     const expectedTotal = loads.reduce((n, l) => n + l.expected.success + l.expected.error + l.expected.cancelled, 0);
     collectorMetrics = await eventually('both processes in the collector', async () => {
@@ -202,7 +255,7 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   });
 
   it('labels: job and one instance per process, the attribute labels, no resource flood', () => {
-    const all = collectorMetrics.filter((s) => s.name === REQUESTS);
+    const all = collectorMetrics.filter((s) => s.name === REQUESTS && s.labels.job !== STEADY_SERVICE);
     expect(new Set(all.map((s) => s.labels.job))).toEqual(new Set([LOAD_SERVICE, GRPC_SERVICE]));
     const requests = all.filter((s) => s.labels.job === LOAD_SERVICE);
     const instances = new Set(requests.map((s) => s.labels.instance));
@@ -245,7 +298,8 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     }
     expect([...perInstance.values()]).toEqual([5 * REQUESTS_PER_KIND, 5 * REQUESTS_PER_KIND]);
     expect(sum(collectorMetrics, REQUESTS, { ...load, [L.operationName]: 'embeddings' })).toBe(2 * REQUESTS_PER_KIND);
-    expect(sum(collectorMetrics, ACTIVE)).toBe(0);
+    expect(sum(collectorMetrics, ACTIVE, load)).toBe(0);
+    expect(sum(collectorMetrics, ACTIVE, { job: GRPC_SERVICE })).toBe(0);
     // Every call has one duration, whatever its outcome.
     expect(sum(collectorMetrics, `${DURATION}_count`, load)).toBe(10 * REQUESTS_PER_KIND);
   });
@@ -311,6 +365,147 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
       }
     }
     expect(empty).toEqual([]);
+  });
+
+  /** The committed dashboard's targets, flattened, with their panels. */
+  function dashboardTargets(): Array<{ title: string; type: string; expr: string; legendFormat: string }> {
+    interface Panel { title?: string; type?: string; panels?: Panel[]; targets?: Array<{ expr?: string; legendFormat?: string }> }
+    const dashboard = JSON.parse(read('grafana', 'dashboards', 'inference-overview.json')) as { panels: Panel[] };
+    const flat = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...flat(p.panels ?? [])]);
+    return flat(dashboard.panels).flatMap((p) =>
+      (p.targets ?? []).filter((t) => t.expr).map((t) => ({ title: p.title ?? '', type: p.type ?? '', expr: t.expr!, legendFormat: t.legendFormat ?? '' })),
+    );
+  }
+
+  /** A dashboard query with the variables set (job: a regex; the others on All) and a rate window in seconds. */
+  function dashboardQuery(expr: string, job: string, windowS: number): string {
+    return expr
+      .replace(/\$\{?__rate_interval\}?/g, `${windowS}s`)
+      .replace(/\$\{?job\}?/g, job)
+      .replace(/\$\{?(instance|provider|model|operation|stream)\}?/g, '.*');
+  }
+
+  /**
+   * The steady load's stretch in Prometheus, once it has finished: when its counter first and last
+   * moved, Grafana's window (from the provisioned timeInterval, scaled), and the evaluation range:
+   * every step whose window lies wholly within the steady traffic.
+   */
+  let steadyStretch: Promise<{ firstSeen: number; lastChange: number; window: number; from: number; to: number }> | undefined;
+  function steadyTraffic() {
+    steadyStretch ??= (async () => {
+      const code = await steady.exited;
+      expect(code, steady.output()).toBe(0);
+      const total = 5 * STEADY_REQUESTS;
+      const sel = `{job="${STEADY_SERVICE}"}`;
+      await eventually('the steady load\'s final count in Prometheus', async () => (Number((await prom(`sum(${REQUESTS}${sel})`)).data.result[0]?.value[1]) === total ? true : undefined));
+      // The counter's timeline, at every scrape: it appears at the first export and reaches its total at the last.
+      const [line] = await promRange(`sum(${REQUESTS}${sel})`, Math.floor(steadyStarted), Math.ceil(Date.now() / 1000), SCRAPE_S);
+      const firstSeen = Number(line!.values[0]![0]);
+      const lastChange = Number(line!.values.find(([, v]) => Number(v) === total)![0]);
+      // Grafana's windows, from the provisioned data source's timeInterval, scaled like the rest.
+      const { rateInterval: window } = grafanaWindows(datasourceTimeInterval() / SCALE);
+      // From one export after the first sample plus a window, to one export before the last change.
+      const from = Math.ceil(firstSeen + STEADY_EXPORT_S + window);
+      const to = Math.floor(lastChange - STEADY_EXPORT_S);
+      expect(to - from, `steady traffic from ${firstSeen} to ${lastChange}: too short for ${window} s windows`).toBeGreaterThanOrEqual(2 * STEADY_EXPORT_S);
+      return { firstSeen, lastChange, window, from, to };
+    })();
+    return steadyStretch;
+  }
+
+  it(`rates at the default export interval (scaled 1:${SCALE}) with the windows Grafana picks from the provisioned data source: never 0, never blank, near the true rate`, { timeout: 120_000 }, async () => {
+    const { firstSeen, window, from, to } = await steadyTraffic();
+    /** The whole steady stretch ending at `to`: the true value of a query. */
+    const whole = to - firstSeen - STEADY_EXPORT_S;
+
+    const rateQueries = dashboardTargets().filter((t) => t.expr.includes('$__rate_interval'));
+    const checked: string[] = [];
+    const problems: string[] = [];
+    let rated = 0;
+    for (const t of rateQueries) {
+      const truth = (await prom(dashboardQuery(t.expr, STEADY_SERVICE, whole), to)).data.result;
+      if (truth.length === 0) continue; // the HTTP server panels: the steady load is a client only
+      checked.push(`${t.title} ${t.legendFormat}`);
+      // Evaluated at every scrape, so every phase of the export cycle is seen (Grafana's own
+      // step, $__interval, picks some of these).
+      const series = await promRange(dashboardQuery(t.expr, STEADY_SERVICE, window), from, to, SCRAPE_S);
+      // A plain rate (no quantile, no ratio) must stay near the true rate; every line must be there, a finite number, at every step.
+      const plainRate = !t.expr.includes('histogram_quantile') && !t.expr.includes(' / ');
+      for (const want of truth) {
+        const key = JSON.stringify(want.metric);
+        const got = series.find((s) => JSON.stringify(s.metric) === key);
+        const steps = (to - from) / SCRAPE_S + 1;
+        const values = (got?.values ?? []).map(([, v]) => Number(v)).filter((v) => Number.isFinite(v));
+        if (values.length !== steps) problems.push(`${t.title} ${key}: ${values.length} of ${steps} steps have a value`);
+        if (!plainRate) continue;
+        const ref = Number(want.value[1]);
+        if (ref * window < RATE_MIN_EVENTS) continue;
+        rated++;
+        const off = values.filter((v) => Math.abs(v - ref) > RATE_TOLERANCE * ref);
+        if (off.length > 0) problems.push(`${t.title} ${key}: ${off.join(', ')} vs ${ref.toFixed(3)} (±${RATE_TOLERANCE * 100}%)`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked.length).toBeGreaterThan(25);
+    expect(rated).toBeGreaterThan(20);
+    expect(checked.join('\n')).toMatch(/Requests\/s/);
+
+    // Control: the same traffic read with the windows of a data source whose timeInterval is the
+    // scrape interval (15 s, scaled 1 s) flaps: a 4 s window spans 3 s of scrapes, so one step in
+    // four sees no export and reads 0 (and the means, guarded by `> 0`, go blank); the others read
+    // one export over 3 s, about 4/3 of the truth.
+    const requests = dashboardTargets().find((t) => t.title === 'Requests/s')!;
+    const oldWindow = grafanaWindows(SCRAPE_S).rateInterval;
+    expect(oldWindow).toBeLessThan(window);
+    const truth = Number((await prom(dashboardQuery(requests.expr, STEADY_SERVICE, whole), to)).data.result[0]!.value[1]);
+    const read = async (w: number) => ((await promRange(dashboardQuery(requests.expr, STEADY_SERVICE, w), from, to, SCRAPE_S))[0]?.values ?? []).map(([, v]) => Number(v));
+    const flapping = await read(oldWindow);
+    expect(flapping.filter((v) => v === 0).length, flapping.join(', ')).toBeGreaterThan(0);
+    expect(Math.max(...flapping), flapping.join(', ')).toBeGreaterThan(1.2 * truth);
+    const steadyValues = await read(window);
+    console.log(
+      `steady load: true ${truth.toFixed(2)} req/s; ${window} s windows (timeInterval ${datasourceTimeInterval()} s / ${SCALE}): ${steadyValues.map((v) => v.toFixed(2)).join(' ')}; ` +
+        `${oldWindow} s windows (timeInterval = scrape): ${flapping.map((v) => v.toFixed(2)).join(' ')}`,
+    );
+  });
+
+  it('tokens/s read back: the streamed median is the streams\' decode rate (50 tok/s), single responses apart', { timeout: 120_000 }, async () => {
+    // Deterministic streams: 8 chunks of 1 token, 20 ms apart: (8 - 1) / (7 × 0.02 s) = 50 tok/s,
+    // in the bucket (32, 64]. Single responses record tokens / whole duration (with the 250 ms
+    // before the first token): far slower.
+    const { chunkMs, chunks } = loads[0]!.sim;
+    expect((chunks - 1) / (((chunks - 1) * chunkMs) / 1000)).toBeCloseTo(50, 6);
+    const { window, to } = await steadyTraffic();
+    const targets = dashboardTargets().filter((t) => t.expr.includes(`${P.outputTokenRate.name}_bucket`));
+    const statTarget = targets.find((t) => t.type === 'stat')!;
+    const stat = await prom(dashboardQuery(statTarget.expr, STEADY_SERVICE, window), to);
+    const median = Number(stat.data.result[0]?.value[1]);
+    expect(median, statTarget.title).toBeGreaterThan(32);
+    expect(median, statTarget.title).toBeLessThanOrEqual(64);
+    const p50 = targets.find((t) => t.type === 'timeseries' && t.legendFormat.startsWith('p50'))!;
+    const lines = (await prom(dashboardQuery(p50.expr, STEADY_SERVICE, window), to)).data.result;
+    const byStream = Object.fromEntries(lines.map((r) => [r.metric[L.requestStream], Number(r.value[1])]));
+    expect(Object.keys(byStream).sort()).toEqual(['false', 'true']);
+    expect(byStream.true).toBeCloseTo(median, 9);
+    expect(byStream.false).toBeLessThanOrEqual(32);
+  });
+
+  it('heatmaps read back: the +Inf cell of the duration heatmap is the successful calls per second, at any window', { timeout: 120_000 }, async () => {
+    const { firstSeen, window, to } = await steadyTraffic();
+    const heatmap = dashboardTargets().find((t) => t.type === 'heatmap' && t.expr.includes(`${DURATION}_bucket`))!;
+    const ok = `job="${STEADY_SERVICE}", ${L.outcome}="${OUTCOME.success}"`;
+    const value = async (query: string) => Number((await prom(query, to)).data.result[0]?.value[1]);
+    for (const windowS of [window / 2, window, to - firstSeen - STEADY_EXPORT_S]) {
+      const cells = (await prom(dashboardQuery(heatmap.expr, STEADY_SERVICE, windowS), to)).data.result;
+      const inf = Number(cells.find((c) => c.metric.le === '+Inf')?.value[1]);
+      // Calls/s: the rate of the histogram's own count, and the successful requests/s (counted at
+      // the same moment). increase() would read windowS times more.
+      const calls = await value(`sum(rate(${DURATION}_count{${ok}}[${windowS}s]))`);
+      const requests = await value(`sum(rate(${REQUESTS}{${ok}}[${windowS}s]))`);
+      expect(calls, `${windowS}s`).toBeGreaterThan(1);
+      expect(inf, `${windowS}s`).toBeCloseTo(calls, 9);
+      expect(Math.abs(inf - requests) / requests, `${windowS}s: ${inf} vs ${requests} requests/s`).toBeLessThan(0.01);
+    }
   });
 
   it('promtool: check config, check rules, test rules', () => {
