@@ -22,6 +22,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createInferenceAggregator, type InferenceAggregatorOptions } from '../../../packages/instrumentation/src/core/aggregator.js';
+import { createInferenceMetrics, type InferenceRequest } from '../../../packages/instrumentation/src/core/metrics.js';
+import type { InferenceTracker } from '../../../packages/instrumentation/src/core/recorder.js';
 import { sinkFor } from '../../../packages/instrumentation/src/core/instruments.js';
 import type { EndedRequest, RecordingSink } from '../../../packages/instrumentation/src/core/sink.js';
 import { ATTR, METER_NAME, METRIC, OUTCOME, OVERFLOW_ATTRIBUTE, type Outcome } from '../../../packages/instrumentation/src/semconv.js';
@@ -78,7 +80,7 @@ function pair(readers: ReaderConfig[], options: { aggregator?: InferenceAggregat
   expect(aggregator.bind(fastProvider)).toBe(true);
   const sinks: RecordingSink[] = [sinkFor(sdkProvider), sinkFor(fastProvider)];
   expect(sinks[1]).toBe(aggregator);
-  return { sdkReaders, fastReaders, sinks, shutdown: () => Promise.all([sdkProvider.shutdown(), fastProvider.shutdown()]) };
+  return { sdkProvider, fastProvider, sdkReaders, fastReaders, sinks, shutdown: () => Promise.all([sdkProvider.shutdown(), fastProvider.shutdown()]) };
 }
 
 type Pair = ReturnType<typeof pair>;
@@ -512,5 +514,81 @@ describe('edge cases give what the SDK gives', () => {
     ]);
     expect(c!.scopeMetrics[0]!.scope).toEqual({ name: METER_NAME, version: VERSION });
     expect(c!.scopeMetrics[0]!.metrics).toHaveLength(7);
+  });
+});
+
+describe('through InferenceMetrics: the recorder feeds both sinks alike', () => {
+  /**
+   * Trackers started in pairs, one per provider, driven by the same calls at the same clock
+   * readings (performance.now is a controlled clock): streams of 0 to 5000 output chunks,
+   * interleaved, some with a chunk at a time that is not a number; every way to end.
+   */
+  it.each([1, 2, 3])('random trackers (seed %i)', async (seed) => {
+    p = pair([{ temporality: 'cumulative' }, { temporality: 'delta' }]);
+    const metrics = [p.sdkProvider, p.fastProvider].map((meterProvider) => createInferenceMetrics({ meterProvider, modelAllowlist: ['m-a', /^m-b/] }));
+    const r = prng(seed);
+    const clock = { now: 1000 };
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
+    try {
+      const open: InferenceTracker[][] = [];
+      const lengths = [0, 1, 2, 63, 64, 65, 300, 5000];
+      for (let step = 0; step < 400; step++) {
+        const roll = r.next();
+        if (roll < 0.2 || open.length === 0) {
+          const request: InferenceRequest = {
+            provider: r.pick(['openai', 'vllm']),
+            model: r.pick(['m-a', 'm-b1', 'm-c']),
+            ...(r.chance(0.5) ? { serverUrl: r.pick(['http://127.0.0.1:8000/v1', 'https://api.openai.com/v1']) } : {}),
+          };
+          const stream = r.chance(0.7);
+          const pairOfTrackers = metrics.map((m) => m.startRequest(request, { stream }));
+          const chunks = r.pick(lengths);
+          (pairOfTrackers as InferenceTracker[] & { chunks?: number }).chunks = chunks;
+          open.push(pairOfTrackers);
+        } else if (roll < 0.85) {
+          const trackers = r.pick(open) as InferenceTracker[] & { chunks?: number };
+          const burst = Math.min(trackers.chunks ?? 0, 1 + Math.floor(r.next() * 200));
+          trackers.chunks = (trackers.chunks ?? 0) - burst;
+          for (let c = 0; c < burst; c++) {
+            clock.now += r.pick([0, 0.5, 7, 20, 33.3, 1500]);
+            const at = clock.now;
+            if (r.chance(0.002)) clock.now = Number.NaN;
+            for (const t of trackers) t.output();
+            clock.now = at;
+          }
+          if (r.chance(0.3)) {
+            const usage = { inputTokens: r.pick([0, 5, 70000]), outputTokens: r.pick([1, 2, 300]) };
+            for (const t of trackers) t.setUsage(usage);
+          }
+          if (r.chance(0.2)) {
+            const model = r.pick(['m-a', 'm-b2', 'm-z']);
+            for (const t of trackers) t.setResponseModel(model);
+          }
+        } else {
+          const index = Math.floor(r.next() * open.length);
+          const trackers = open.splice(index, 1)[0]!;
+          clock.now += r.pick([0, 1, 250]);
+          const how = r.pick(['end', 'end', 'fail', 'cancel']);
+          const error = Object.assign(new Error('x'), { status: r.pick([429, 500]) });
+          for (const t of trackers) {
+            if (how === 'end') t.end({ usage: { outputTokens: 12 } });
+            else if (how === 'fail') t.fail(error);
+            else t.cancel();
+          }
+        }
+        if (r.chance(0.03)) {
+          spy.mockRestore();
+          vi.setSystemTime(Date.now() + 1000);
+          await collectBoth(p, Math.floor(r.next() * 2), { prometheus: false });
+          vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
+        }
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    vi.setSystemTime(Date.now() + 1000);
+    const [cumulative] = [await collectBoth(p, 0), await collectBoth(p, 1)];
+    const tpoc = cumulative.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === METRIC.timePerOutputChunk)!;
+    expect((tpoc.dataPoints as Array<{ value: { count: number } }>).reduce((n, d) => n + d.value.count, 0)).toBeGreaterThan(1000);
   });
 });

@@ -294,15 +294,54 @@ const BASE_KEYS = [
   ATTR.serverPort,
 ] as const;
 
+const [K_OPERATION, K_PROVIDER, K_STREAM, K_REQUEST_MODEL, K_ADDRESS, K_PORT] = BASE_KEYS;
+
 function baseKeyOf(base: Attributes): string {
   return (
-    part(base[BASE_KEYS[0]]) +
-    part(base[BASE_KEYS[1]]) +
-    part(base[BASE_KEYS[2]]) +
-    part(base[BASE_KEYS[3]]) +
-    part(base[BASE_KEYS[4]]) +
-    part(base[BASE_KEYS[5]])
+    part(base[K_OPERATION]) +
+    part(base[K_PROVIDER]) +
+    part(base[K_STREAM]) +
+    part(base[K_REQUEST_MODEL]) +
+    part(base[K_ADDRESS]) +
+    part(base[K_PORT])
   );
+}
+
+/**
+ * One value as a Map key that is the same key exactly when the SDK's hash sees the same value:
+ * strings, booleans, finite numbers (0 and -0 alike, as for JSON) and undefined as they are; any
+ * other value as one token object per JSON text (NaN, ±Infinity and null are all `null`).
+ */
+const tokens = new Map<string, object>();
+function lookupKey(value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return value;
+    case 'number':
+      if (Number.isFinite(value)) return value;
+  }
+  const json = JSON.stringify(value) ?? 'null';
+  let token = tokens.get(json);
+  if (token === undefined) {
+    if (tokens.size >= MAX_CACHED_BASES) tokens.clear();
+    token = {};
+    tokens.set(json, token);
+  }
+  return token;
+}
+
+type Trie = Map<unknown, unknown>;
+
+/** `level`'s child for `key`, created if need be. */
+function child(level: Trie, key: unknown): Trie {
+  let next = level.get(key) as Trie | undefined;
+  if (next === undefined) {
+    next = new Map();
+    level.set(key, next);
+  }
+  return next;
 }
 
 const OUTCOME_SLOT: Readonly<Record<Outcome, number>> = {
@@ -428,7 +467,9 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
   private readonly metrics: readonly Metric[];
   private readonly slots: ReaderSlot[] = [];
   private readonly scope = { name: METER_NAME, version: VERSION, schemaUrl: undefined };
-  private bases = new Map<string, BaseEntry>();
+  /** Base entries by operation, provider, stream, request model, server address, then port. */
+  private bases: Trie = new Map();
+  private cachedBases = 0;
   private cachedEnds = 0;
 
   constructor(options: InferenceAggregatorOptions = {}) {
@@ -477,15 +518,25 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
   }
 
   begin(base: Attributes): BaseEntry {
-    const key = baseKeyOf(base);
-    let entry = this.bases.get(key);
+    // Six lookups of values the caller keeps (the model, the host): their hashes are cached in
+    // the strings, where a key built per request would be hashed again each time.
+    const level = child(
+      child(child(child(child(this.bases, lookupKey(base[K_OPERATION])), lookupKey(base[K_PROVIDER])), lookupKey(base[K_STREAM])), lookupKey(base[K_REQUEST_MODEL])),
+      lookupKey(base[K_ADDRESS]),
+    );
+    const port = lookupKey(base[K_PORT]);
+    let entry = level.get(port) as BaseEntry | undefined;
     if (entry === undefined) {
-      if (this.bases.size >= MAX_CACHED_BASES || this.cachedEnds >= MAX_CACHED_ENDS) {
+      if (this.cachedBases >= MAX_CACHED_BASES || this.cachedEnds >= MAX_CACHED_ENDS) {
+        // The cache only saves lookups: the readers' state is keyed by the series' keys.
         this.bases = new Map();
+        this.cachedBases = 0;
         this.cachedEnds = 0;
+        return this.begin(base);
       }
-      entry = new BaseEntry(key, base);
-      this.bases.set(key, entry);
+      entry = new BaseEntry(baseKeyOf(base), base);
+      level.set(port, entry);
+      this.cachedBases++;
     }
     this.addSum(entry.active, 1);
     return entry;
@@ -573,16 +624,15 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
   }
 
   /** The chunk gaps, in ms, recorded in seconds, one after another as the API instruments would. */
-  private recordGaps(series: Series, gaps: readonly number[], gapCount: number): void {
+  private recordGaps(series: Series, gaps: ArrayLike<number>, gapCount: number): void {
     const slots = this.slots;
     for (let s = 0; s < slots.length; s++) {
       const acc = this.accOf(series, slots[s]!, s) as HistogramAcc;
       const { boundaries, counts } = acc;
       const n = boundaries.length;
-      let { count, sum, min, max } = acc;
+      let { sum, min, max } = acc;
       for (let i = 0; i < gapCount; i++) {
         const value = gaps[i]! / 1000;
-        count += 1;
         sum += value;
         min = Math.min(value, min);
         max = Math.max(value, max);
@@ -590,7 +640,7 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
         while (b < n && boundaries[b]! < value) b++;
         counts[b]! += 1;
       }
-      acc.count = count;
+      acc.count += gapCount;
       acc.sum = sum;
       acc.min = min;
       acc.max = max;

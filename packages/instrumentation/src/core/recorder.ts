@@ -71,20 +71,47 @@ function isRate(rate: number): boolean {
 
 const DURATION_RULE = 'a finite non-negative duration';
 
-/** `gaps` (ms) if every one is a duration; otherwise the ones that are, one debug line per other. */
-function validGaps(gaps: number[]): number[] {
-  for (let i = 0; i < gaps.length; i++) {
-    if (isDuration(gaps[i]!)) continue;
-    const valid = gaps.slice(0, i);
-    for (let j = i; j < gaps.length; j++) {
-      const gap = gaps[j]!;
-      if (isDuration(gap)) valid.push(gap);
-      else reportRejected(METRIC.timePerOutputChunk, gap / 1000, DURATION_RULE);
-    }
-    return valid;
+const NO_GAPS = new Float64Array(0);
+
+/**
+ * Keeps the first `count` gaps (ms) that are durations at the front of `gaps`, in order, with one
+ * debug line per other; returns how many there are.
+ */
+function keepValidGaps(gaps: Float64Array, count: number): number {
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const gap = gaps[i]!;
+    if (isDuration(gap)) gaps[kept++] = gap;
+    else reportRejected(METRIC.timePerOutputChunk, gap / 1000, DURATION_RULE);
   }
-  return gaps;
+  return kept;
 }
+
+/**
+ * The gaps between output chunks are written into buffers that are used again by later
+ * requests: a stream allocates nothing per chunk (a growing array per stream costs more in
+ * garbage collection than the append itself). A buffer is handed back once the sink has read it.
+ */
+const GAP_BUFFER_LENGTH = 64;
+/** Longer buffers (a stream of thousands of chunks) are left to the garbage collector. */
+const MAX_POOLED_LENGTH = 4096;
+const MAX_POOLED_BUFFERS = 16;
+const pooledGapBuffers: Float64Array[] = [];
+
+function takeGapBuffer(): Float64Array {
+  return pooledGapBuffers.pop() ?? new Float64Array(GAP_BUFFER_LENGTH);
+}
+
+function releaseGapBuffer(buffer: Float64Array): void {
+  if (buffer.length <= MAX_POOLED_LENGTH && pooledGapBuffers.length < MAX_POOLED_BUFFERS) pooledGapBuffers.push(buffer);
+}
+
+/**
+ * The clock, read from the global object once: `performance` is an accessor on globalThis, and
+ * reading it costs a good part of a per-chunk budget. The same object: a spy on its `now` still
+ * applies.
+ */
+const clock: { now(): number } = performance;
 
 /** Requests whose stream was garbage-collected before it ended are recorded as cancelled. */
 const abandonedStreams = new FinalizationRegistry<RequestRecorder>((recorder) => recorder.abandon());
@@ -94,12 +121,14 @@ const abandonedStreams = new FinalizationRegistry<RequestRecorder>((recorder) =>
  * exactly once, when the request ends on whichever path.
  */
 export class RequestRecorder implements InferenceTracker {
-  private readonly startedAt = performance.now();
+  private readonly startedAt = clock.now();
   private lastActivityAt = this.startedAt;
   private firstOutputAt = -1;
   private lastOutputAt = -1;
   private outputChunks = 0;
-  private readonly gaps: number[] = [];
+  /** The gaps between output chunks, ms: `outputChunks - 1` of them, from the first output on. */
+  private gaps: Float64Array | undefined;
+  private invalidGaps = false;
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
   private responseModel: string | undefined;
@@ -122,19 +151,37 @@ export class RequestRecorder implements InferenceTracker {
     return this.finished;
   }
 
+  /** Runs for every output chunk: one clock read and one store; everything else is done at the end. */
   output(): void {
     if (this.finished) return;
-    const now = performance.now();
-    if (this.outputChunks === 0) this.firstOutputAt = now;
-    else this.gaps.push(now - this.lastOutputAt);
-    this.outputChunks++;
+    const now = clock.now();
+    const n = this.outputChunks++;
+    if (n === 0) {
+      this.firstOutputAt = now;
+      this.gaps = takeGapBuffer();
+    } else {
+      let gaps = this.gaps!;
+      if (n > gaps.length) gaps = this.growGaps(gaps);
+      const gap = now - this.lastOutputAt;
+      gaps[n - 1] = gap;
+      // Not a duration only with a clock that is not one (NaN, going back): sorted out at the end.
+      if (!(gap >= 0 && gap !== Infinity)) this.invalidGaps = true;
+    }
     this.lastOutputAt = now;
     this.lastActivityAt = now;
   }
 
+  private growGaps(gaps: Float64Array): Float64Array {
+    const grown = new Float64Array(gaps.length * 4);
+    grown.set(gaps);
+    releaseGapBuffer(gaps);
+    this.gaps = grown;
+    return grown;
+  }
+
   /** Something other than output arrived (the response headers). */
   touch(): void {
-    this.lastActivityAt = performance.now();
+    this.lastActivityAt = clock.now();
   }
 
   setUsage(usage: TokenUsage): void {
@@ -157,11 +204,11 @@ export class RequestRecorder implements InferenceTracker {
   end(result?: InferenceResult): void {
     if (result?.usage !== undefined) this.setUsage(result.usage);
     if (result?.responseModel !== undefined) this.setResponseModel(result.responseModel);
-    this.finish(OUTCOME.success, undefined, performance.now());
+    this.finish(OUTCOME.success, undefined, clock.now());
   }
 
   fail(error: unknown, signal?: AbortSignal): void {
-    const endedAt = performance.now();
+    const endedAt = clock.now();
     let outcome: Outcome = OUTCOME.error;
     let errorType: string | undefined = ERROR_TYPE.other;
     try {
@@ -176,7 +223,7 @@ export class RequestRecorder implements InferenceTracker {
 
   /** `reason`, when given, becomes `error.type` (e.g. `shutdown`); a caller's own cancel has none. */
   cancel(reason?: string): void {
-    this.finish(OUTCOME.cancelled, reason, performance.now());
+    this.finish(OUTCOME.cancelled, reason, clock.now());
   }
 
   /**
@@ -204,6 +251,10 @@ export class RequestRecorder implements InferenceTracker {
     } catch (error) {
       reportInternalError('record', error);
     }
+    if (this.gaps !== undefined) {
+      releaseGapBuffer(this.gaps);
+      this.gaps = undefined;
+    }
   }
 
   /**
@@ -219,12 +270,13 @@ export class RequestRecorder implements InferenceTracker {
     }
 
     let timeToFirstChunk: number | undefined;
-    let gaps = this.gaps;
+    const gaps = this.gaps ?? NO_GAPS;
+    let gapCount = 0;
     if (this.outputChunks > 0) {
       const ttfc = (this.firstOutputAt - this.startedAt) / 1000;
       if (isDuration(ttfc)) timeToFirstChunk = ttfc;
       else reportRejected(METRIC.timeToFirstChunk, ttfc, DURATION_RULE);
-      gaps = validGaps(gaps);
+      gapCount = this.invalidGaps ? keepValidGaps(gaps, this.outputChunks - 1) : this.outputChunks - 1;
     }
 
     let outputTokenRate: number | undefined;
@@ -243,7 +295,7 @@ export class RequestRecorder implements InferenceTracker {
       duration,
       timeToFirstChunk,
       gaps,
-      gapCount: gaps.length,
+      gapCount,
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
       outputTokenRate,

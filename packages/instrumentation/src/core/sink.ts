@@ -27,9 +27,10 @@ export interface EndedRequest {
   readonly timeToFirstChunk: number | undefined;
   /**
    * Milliseconds between consecutive output chunks, the first `gapCount` entries; each is a
-   * finite non-negative time (the sink records `gap / 1000`, in seconds).
+   * finite non-negative time (the sink records `gap / 1000`, in seconds). Valid only during
+   * `end()`: the recorder uses the buffer again afterwards.
    */
-  readonly gaps: readonly number[];
+  readonly gaps: ArrayLike<number>;
   readonly gapCount: number;
   readonly inputTokens: number | undefined;
   readonly outputTokens: number | undefined;
