@@ -172,3 +172,25 @@ describe.concurrent('what the exporter reports, and where it sends', () => {
   });
 });
 
+describe('the final flush', () => {
+  it('an export still in flight at the exit is followed by the final one, not skipped: nothing recorded is lost', async () => {
+    // Each request takes 500 ms; the app ends 200 ms into the export of t = 2 s.
+    const receiver = await startOtlpReceiver({ delayMs: 500 });
+    try {
+      const { res } = await runToExit({
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '2000',
+        FIXTURE_RUN_MS: '2200',
+      });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toBe('');
+      const calls = Number(/calls (\d+)/.exec(res.stdout)![1]);
+      const exported = receiver.points().filter((p) => p.metric === 'fixture.calls').map((p) => p.value);
+      expect(exported.length).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...exported)).toBe(calls);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+

@@ -5,8 +5,8 @@
  * - **One attempt per export.** The exporters' own retry loop (up to 5 attempts on timers that
  *   keep the process alive) is taken out: the next periodic export is the retry, and with
  *   cumulative temporality it carries everything the failed one held.
- * - **One export in flight.** An export that finds the previous one still sending is skipped
- *   instead of sending a second request.
+ * - **One export in flight.** An export that finds the previous one still sending waits for it
+ *   (a newer one replaces it), instead of sending a second request alongside.
  * - **Retry-After is honoured across exports**: a collector that answers 429 or 503 with
  *   `Retry-After` gets no request before that time.
  * - **Nothing of a periodic export keeps the process alive.** The reader is answered as soon as
@@ -105,8 +105,11 @@ export class GuardedExporter implements PushMetricExporter {
   selectAggregationTemporality?: PushMetricExporter['selectAggregationTemporality'];
   selectAggregation?: PushMetricExporter['selectAggregation'];
   private inFlight = false;
+  /** The newest export that found one in flight: sent when that one ends. */
+  private queued: ResourceMetrics | undefined;
   private notBefore = 0;
   private attempt: Attempt = {};
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly inner: PushMetricExporter,
@@ -118,47 +121,60 @@ export class GuardedExporter implements PushMetricExporter {
     instrumentTransport(inner, () => this.attempt);
   }
 
+  /**
+   * Answers the reader at once: the request is on its way (the reader need not wait, and hold
+   * the process, for it). An export that finds one in flight waits for it, replacing any older
+   * waiting one: with cumulative temporality the newest carries everything, and the final flush
+   * at shutdown is never dropped. Within a Retry-After, the export is skipped.
+   */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    // A skip is not an attempt: the outcome of the one in flight, or the 429 that asked for the
-    // wait, is what the failure streak reports. The next export carries the data.
-    const skipped = this.inFlight
-      ? 'the previous export is still in flight'
-      : this.notBefore > this.now()
-        ? `the collector asked to wait (Retry-After), ${Math.ceil(this.notBefore - this.now())} ms left`
-        : undefined;
-    if (skipped !== undefined) {
-      diag.debug(`metrics export skipped: ${skipped}`);
-      resultCallback({ code: ExportResultCode.SUCCESS });
+    if (this.inFlight) {
+      if (this.queued !== undefined) diag.debug('metrics export skipped: a newer export replaces it while one is in flight');
+      this.queued = metrics;
+    } else {
+      this.send(metrics);
+    }
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  }
+
+  private send(metrics: ResourceMetrics): void {
+    const wait = this.notBefore - this.now();
+    if (wait > 0) {
+      // Not an attempt: the 429 that asked for the wait is what the failure streak reports.
+      diag.debug(`metrics export skipped: the collector asked to wait (Retry-After), ${Math.ceil(wait)} ms left`);
+      this.settle();
       return;
     }
     this.inFlight = true;
     const attempt: Attempt = {};
     this.attempt = attempt;
-    let answered = false;
-    const answer = (result: ExportResult): void => {
-      if (answered) return;
-      answered = true;
-      resultCallback(result);
+    const done = (result: ExportResult): void => {
+      if (attempt.retryAfterMillis !== undefined) this.notBefore = this.now() + attempt.retryAfterMillis;
+      if (result.code === ExportResultCode.SUCCESS && !attempt.undecodable) this.events.succeeded();
+      else this.events.failed(failureMessage(result, attempt));
+      this.inFlight = false;
+      const next = this.queued;
+      this.queued = undefined;
+      if (next !== undefined) this.send(next);
+      else this.settle();
     };
     try {
-      this.inner.export(metrics, (result) => {
-        this.inFlight = false;
-        if (attempt.retryAfterMillis !== undefined) this.notBefore = this.now() + attempt.retryAfterMillis;
-        if (result.code === ExportResultCode.SUCCESS && !attempt.undecodable) this.events.succeeded();
-        else this.events.failed(failureMessage(result, attempt));
-        answer({ code: ExportResultCode.SUCCESS });
-      });
+      this.inner.export(metrics, done);
     } catch (error) {
-      this.inFlight = false;
-      answer({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
-      return;
+      done({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
     }
-    // The request is on its way: the reader need not wait (and hold the process) for it.
-    answer({ code: ExportResultCode.SUCCESS });
   }
 
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush();
+  /** Nothing in flight and nothing waiting: release forceFlush(). */
+  private settle(): void {
+    if (this.inFlight || this.queued !== undefined) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves when the export in flight and the one waiting behind it (if any) have ended. */
+  async forceFlush(): Promise<void> {
+    if (this.inFlight || this.queued !== undefined) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.inner.forceFlush();
   }
 
   shutdown(): Promise<void> {
