@@ -5,7 +5,7 @@
  * sums, min/max, temporality, start and end times (Date is a fake clock both sides share), and
  * the same bytes through the OTLP serializers and the Prometheus serializer register uses.
  */
-import type { Attributes } from '@opentelemetry/api';
+import { DiagLogLevel, type Attributes } from '@opentelemetry/api';
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -28,6 +28,7 @@ import { sinkFor } from '../../../packages/instrumentation/src/core/instruments.
 import type { EndedRequest, RecordingSink } from '../../../packages/instrumentation/src/core/sink.js';
 import { ATTR, METER_NAME, METRIC, OUTCOME, OVERFLOW_ATTRIBUTE, type Outcome } from '../../../packages/instrumentation/src/semconv.js';
 import { VERSION } from '../../../packages/instrumentation/src/version.js';
+import { captureDiag } from '../../helpers/metrics.js';
 import { CollectorNamingSerializer } from '../../../packages/otel-inference/src/register/prometheus.js';
 
 type Temporality = 'cumulative' | 'delta' | 'lowmemory';
@@ -590,5 +591,67 @@ describe('through InferenceMetrics: the recorder feeds both sinks alike', () => 
     const [cumulative] = [await collectBoth(p, 0), await collectBoth(p, 1)];
     const tpoc = cumulative.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === METRIC.timePerOutputChunk)!;
     expect((tpoc.dataPoints as Array<{ value: { count: number } }>).reduce((n, d) => n + d.value.count, 0)).toBeGreaterThan(1000);
+  });
+});
+
+describe('binding a MeterProvider', () => {
+  const request = { provider: 'p', model: 'm' };
+
+  it('refuses a reader with an aggregation it does not compute: the provider keeps its API instruments', async () => {
+    const diagnostics = captureDiag(DiagLogLevel.WARN);
+    try {
+      const aggregator = createInferenceAggregator();
+      const producer = aggregator.createProducer();
+      const reader = new (class extends PullReader {
+        override selectAggregation(type: InstrumentType) {
+          return type === InstrumentType.HISTOGRAM ? { type: AggregationType.EXPONENTIAL_HISTOGRAM } : { type: AggregationType.DEFAULT };
+        }
+      })({ temporality: 'cumulative' }, [producer]);
+      producer.setReader(reader);
+      const provider = new MeterProvider({ readers: [reader] });
+      expect(aggregator.bind(provider)).toBe(false);
+      expect(diagnostics.ours('warn')).toEqual(['otel-inference: a reader selects a non-default aggregation for HISTOGRAM: recording through the API instruments']);
+      createInferenceMetrics({ meterProvider: provider }).startRequest(request).end({ usage: { inputTokens: 3 } });
+      const { resourceMetrics } = await reader.collect();
+      // One scope: the SDK's, with its exponential histograms; the producer has nothing.
+      expect(resourceMetrics.scopeMetrics).toHaveLength(1);
+      expect(resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === METRIC.tokenUsage)!.dataPointType).toBe(DataPointType.EXPONENTIAL_HISTOGRAM);
+      await provider.shutdown();
+    } finally {
+      diagnostics.stop();
+    }
+  });
+
+  it('refuses a provider otel-inference has recorded into already, and a provider bound already', async () => {
+    const diagnostics = captureDiag(DiagLogLevel.WARN);
+    try {
+      const reader = new PullReader({ temporality: 'cumulative' });
+      const provider = new MeterProvider({ readers: [reader] });
+      createInferenceMetrics({ meterProvider: provider }).startRequest(request).end();
+      expect(createInferenceAggregator().bind(provider)).toBe(false);
+      const other = new MeterProvider({ readers: [new PullReader({ temporality: 'cumulative' })] });
+      expect(createInferenceAggregator().bind(other)).toBe(true);
+      expect(createInferenceAggregator().bind(other)).toBe(false);
+      expect(diagnostics.ours('warn')).toEqual([
+        'otel-inference: the MeterProvider has otel-inference instruments already: it keeps them, with no aggregator',
+        'otel-inference: this MeterProvider records into an aggregator already',
+      ]);
+      await Promise.all([provider.shutdown(), other.shutdown()]);
+    } finally {
+      diagnostics.stop();
+    }
+  });
+
+  it('a producer with no reader set reports as a reader with the SDK defaults would: cumulative', async () => {
+    const aggregator = createInferenceAggregator();
+    const producer = aggregator.createProducer();
+    const provider = new MeterProvider({ readers: [new PullReader({ temporality: 'delta' })] });
+    expect(aggregator.bind(provider)).toBe(true);
+    createInferenceMetrics({ meterProvider: provider }).startRequest(request).end({ usage: { outputTokens: 2 } });
+    const { resourceMetrics, errors } = await producer.collect();
+    expect(errors).toEqual([]);
+    const metrics = resourceMetrics.scopeMetrics[0].metrics as Array<{ descriptor: { name: string }; aggregationTemporality: AggregationTemporality }>;
+    expect(metrics.map((m) => m.aggregationTemporality)).toEqual(metrics.map(() => AggregationTemporality.CUMULATIVE));
+    await provider.shutdown();
   });
 });

@@ -3,10 +3,10 @@
  * SDK's readers through a MetricProducer per reader, instead of making 7 + (output chunks)
  * `record` calls that each hash the attribute set again.
  *
- * - A request's series are resolved once: the base attributes' key is built once in `begin()`,
- *   the end attributes (response model, error.type) are one two-level map lookup in `end()`, and
- *   outcome and token type are fixed slots. Each series caches, per reader, the accumulation of
- *   the reader's current collection interval.
+ * - A request's series are resolved once: its base attributes by six map lookups of their values
+ *   in `begin()` (no key is built or hashed per request), its end attributes (response model,
+ *   error.type) by a two-level lookup in `end()`; outcome and token type are fixed slots. Each
+ *   series caches, per reader, the accumulation of that reader's current collection interval.
  * - Values are added into pre-sized bucket arrays (count, sum, min, max, counts[]), in the order
  *   the API instruments would record them, so that every sum is the same double.
  * - Every reader gets what the SDK would give it for the same records with no View (the SDK then
@@ -36,8 +36,7 @@ import { hasInstruments } from './instruments.js';
 import { reportInternalError } from './internal-errors.js';
 import { bindSink, hasBoundSink, type EndedRequest, type RecordingSink } from './sink.js';
 
-/** sdk-metrics' AggregationTemporality. */
-const DELTA = 0;
+/** sdk-metrics' AggregationTemporality.CUMULATIVE (DELTA is 0). */
 const CUMULATIVE = 1;
 /** sdk-metrics' DataPointType. */
 const HISTOGRAM_POINTS = 0;
