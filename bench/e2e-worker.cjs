@@ -1,6 +1,6 @@
 // One benchmark worker: N sequential calls of the real openai client (CJS) against the local
 // server, uninstrumented, with otel-inference, or with @opentelemetry/instrumentation-openai.
-// Both instrumentations record into the same kind of MeterProvider.
+// Every instrumented mode records into the same kind of MeterProvider (one pull reader).
 const { performance } = require('node:perf_hooks');
 const { metrics } = require('@opentelemetry/api');
 const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
@@ -14,7 +14,25 @@ class Reader extends MetricReader {
   async onShutdown() {}
   async onForceFlush() {}
 }
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new Reader()] }));
+
+const library = () => require('../packages/instrumentation/dist/index.cjs');
+
+/**
+ * The MeterProvider of each mode. `otel-inference` is wired as otel-inference/register wires
+ * its own provider: the library's aggregator, handed to the reader by a MetricProducer.
+ * `otel-inference-api` records through the API instruments, as into an app's own provider.
+ */
+function meterProvider() {
+  if (mode !== 'otel-inference') return new MeterProvider({ readers: [new Reader()] });
+  const aggregator = library().createInferenceAggregator();
+  const producer = aggregator.createProducer();
+  const reader = new Reader({ metricProducers: [producer] });
+  producer.setReader(reader);
+  const provider = new MeterProvider({ readers: [reader] });
+  if (!aggregator.bind(provider)) throw new Error('the aggregator did not bind');
+  return provider;
+}
+metrics.setGlobalMeterProvider(meterProvider());
 
 if (mode === 'instrumentation-openai') {
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
@@ -26,13 +44,12 @@ if (mode === 'instrumentation-openai') {
 // name `openai` in the fixture workspace (the require hooks match on that name).
 const openaiV6 = require.resolve('openai', { paths: [require('node:path').join(__dirname, '../test/fixtures/openai-v6-app')] });
 const { OpenAI } = require(openaiV6);
-if (mode === 'otel-inference') {
-  const { instrumentOpenAI } = require('../packages/instrumentation/dist/index.cjs');
-  instrumentOpenAI(OpenAI, { streamUsage: 'always' });
+if (mode === 'otel-inference' || mode === 'otel-inference-api') {
+  library().instrumentOpenAI(OpenAI, { streamUsage: 'always' });
 }
 if (mode === 'otel-inference-noop-sdk') {
   // Our openai path with record calls that do nothing: what otel-inference costs by itself.
-  const { instrumentOpenAI, createInferenceMetrics } = require('../packages/instrumentation/dist/index.cjs');
+  const { instrumentOpenAI, createInferenceMetrics } = library();
   const meter = require('@opentelemetry/api').createNoopMeter();
   instrumentOpenAI(OpenAI, { streamUsage: 'always', metrics: createInferenceMetrics({ meterProvider: { getMeter: () => meter } }) });
 }

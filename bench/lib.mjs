@@ -10,16 +10,17 @@ export function median(values) {
 
 /**
  * Runs each variant `rounds` times, interleaved (A B C A B C …) so that drift in machine
- * load hits all of them alike, and returns the median ns per operation of each.
+ * load hits all of them alike, and returns the median ns per operation of each. The first
+ * `warmup` rounds are not counted: the JIT has not settled yet.
  */
-export async function compare(variants, { rounds = 7, ops }) {
+export async function compare(variants, { rounds = 7, ops, warmup = 1 }) {
   const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
-  for (let round = 0; round < rounds; round++) {
+  for (let round = -warmup; round < rounds; round++) {
     for (const [name, run] of Object.entries(variants)) {
       globalThis.gc?.();
       const start = performance.now();
       await run(ops);
-      samples[name].push(((performance.now() - start) * 1e6) / ops);
+      if (round >= 0) samples[name].push(((performance.now() - start) * 1e6) / ops);
     }
   }
   return Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, median(s)]));
