@@ -15,7 +15,16 @@
  * The embedded Prometheus endpoint of `otel-inference/register` names its metrics with the
  * same function, so the collector path and the embedded path show the same series.
  */
-import { ATTR, INSTRUMENT, type InstrumentKey, type InstrumentKind } from './semconv.js';
+import {
+  ATTR,
+  GATEWAY_INSTRUMENT,
+  INSTRUMENT,
+  SERVER_INSTRUMENT,
+  type GatewayInstrumentKey,
+  type InstrumentKey,
+  type InstrumentKind,
+  type ServerInstrumentKey,
+} from './semconv.js';
 
 const MAIN_UNITS: Readonly<Record<string, string>> = {
   d: 'days',
@@ -160,6 +169,18 @@ function mapValues<T extends object, U>(table: T, fn: (value: T[keyof T]) => U):
  * `['inference_requests_total']`. For dashboards and alerts written by hand.
  */
 export const PROMETHEUS_METRIC: { readonly [K in InstrumentKey]: PrometheusMetric } = mapValues(INSTRUMENT, prometheusMetric);
+
+/** The Prometheus names of the serving-side instruments, keyed like `SERVER_INSTRUMENT`. */
+export const PROMETHEUS_SERVER_METRIC: { readonly [K in ServerInstrumentKey]: PrometheusMetric } = mapValues(
+  SERVER_INSTRUMENT,
+  prometheusMetric,
+);
+
+/** The Prometheus names of the gateway instruments, keyed like `GATEWAY_INSTRUMENT`. */
+export const PROMETHEUS_GATEWAY_METRIC: { readonly [K in GatewayInstrumentKey]: PrometheusMetric } = mapValues(
+  GATEWAY_INSTRUMENT,
+  prometheusMetric,
+);
 
 /**
  * The Prometheus label name of every attribute otel-inference records, keyed like `ATTR`:

@@ -46,6 +46,14 @@ export const ATTR = {
   serverPort: 'server.port',
   errorType: 'error.type',
   outcome: 'inference.outcome',
+  /** The low-cardinality name of the backend a gateway routed a request to, where the app gives one. */
+  backend: 'inference.backend',
+  /** A serving phase or stage: a {@link PHASE} value or an app's own stage name. */
+  phase: 'inference.phase',
+  /** The backend a fallback left, the one it went to, and why (an `error.type` value). */
+  fallbackFrom: 'inference.fallback.from',
+  fallbackTo: 'inference.fallback.to',
+  fallbackReason: 'inference.fallback.reason',
 } as const;
 
 export const OPERATION = {
@@ -95,6 +103,15 @@ export const PROVIDER = {
   openaiCompatible: 'openai_compatible',
 } as const;
 
+/** Phases a model server reports; apps may name other stages (label values stay bounded). */
+export const PHASE = {
+  prefill: 'prefill',
+  decode: 'decode',
+  tokenize: 'tokenize',
+  batch: 'batch',
+  postprocess: 'postprocess',
+} as const;
+
 /** The value a model outside the configured allowlist is collapsed to. */
 export const OTHER_MODEL = 'other';
 
@@ -106,6 +123,16 @@ export const DURATION_BUCKETS = [
 /** GenAI semconv explicit bucket boundaries for token counts. */
 export const TOKEN_BUCKETS = [
   1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+] as const;
+
+/** GenAI semconv explicit bucket boundaries for `gen_ai.server.time_to_first_token`, in seconds. */
+export const SERVER_TTFT_BUCKETS = [
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+] as const;
+
+/** GenAI semconv explicit bucket boundaries for `gen_ai.server.time_per_output_token`, in seconds. */
+export const SERVER_TPOT_BUCKETS = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
 ] as const;
 
 /**
@@ -210,3 +237,135 @@ export const INSTRUMENT = {
 } as const satisfies { readonly [K in keyof typeof METRIC]: InstrumentSpec };
 
 export type InstrumentKey = keyof typeof INSTRUMENT;
+
+/**
+ * The serving side: metrics a model server or gateway records for the requests it *serves*
+ * (zero-code for OpenAI-compatible routes on node:http, or through `startServerRequest`). The
+ * three `gen_ai.server.*` ones are GenAI semconv's; the `inference.server.*` ones are the server
+ * twins of the client instruments, named apart so a gateway that is also a client never mixes
+ * the two sides in one series.
+ */
+export const SERVER_METRIC = {
+  requestDuration: 'gen_ai.server.request.duration',
+  timeToFirstToken: 'gen_ai.server.time_to_first_token',
+  timePerOutputToken: 'gen_ai.server.time_per_output_token',
+  requests: 'inference.server.requests',
+  activeRequests: 'inference.server.requests.active',
+  waitingRequests: 'inference.server.requests.waiting',
+  queueDuration: 'inference.server.queue.duration',
+  phaseDuration: 'inference.server.phase.duration',
+  tokens: 'inference.server.tokens',
+  outputTokenRate: 'inference.server.output_token_rate',
+} as const;
+
+export const SERVER_DESCRIPTION = {
+  requestDuration: 'Generative AI server request duration such as time-to-last byte or last output token.',
+  timeToFirstToken: 'Time to generate first token for successful responses.',
+  timePerOutputToken: 'Time per output token generated after the first token for successful responses.',
+  requests: 'Inference requests served that ended, by outcome.',
+  activeRequests: 'Inference requests being served (admitted or not).',
+  waitingRequests: 'Inference requests queued and not yet admitted.',
+  queueDuration: 'Time a served request waited in the queue before it was admitted.',
+  phaseDuration: 'Time a served request spent in a phase or stage (prefill, decode, tokenize...).',
+  tokens: 'Tokens a server read (input) and generated (output), counted as they happen.',
+  outputTokenRate: 'Output tokens per second of a served request, over its decode time.',
+} as const;
+
+/** Every serving-side instrument, keyed like {@link SERVER_METRIC}. */
+export const SERVER_INSTRUMENT = {
+  requestDuration: {
+    name: SERVER_METRIC.requestDuration,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: SERVER_DESCRIPTION.requestDuration,
+    valueType: 'double',
+    buckets: DURATION_BUCKETS,
+  },
+  timeToFirstToken: {
+    name: SERVER_METRIC.timeToFirstToken,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: SERVER_DESCRIPTION.timeToFirstToken,
+    valueType: 'double',
+    buckets: SERVER_TTFT_BUCKETS,
+  },
+  timePerOutputToken: {
+    name: SERVER_METRIC.timePerOutputToken,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: SERVER_DESCRIPTION.timePerOutputToken,
+    valueType: 'double',
+    buckets: SERVER_TPOT_BUCKETS,
+  },
+  requests: {
+    name: SERVER_METRIC.requests,
+    kind: 'counter',
+    unit: UNIT.requests,
+    description: SERVER_DESCRIPTION.requests,
+    valueType: 'int',
+  },
+  activeRequests: {
+    name: SERVER_METRIC.activeRequests,
+    kind: 'updowncounter',
+    unit: UNIT.requests,
+    description: SERVER_DESCRIPTION.activeRequests,
+    valueType: 'int',
+  },
+  waitingRequests: {
+    name: SERVER_METRIC.waitingRequests,
+    kind: 'updowncounter',
+    unit: UNIT.requests,
+    description: SERVER_DESCRIPTION.waitingRequests,
+    valueType: 'int',
+  },
+  queueDuration: {
+    name: SERVER_METRIC.queueDuration,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: SERVER_DESCRIPTION.queueDuration,
+    valueType: 'double',
+    buckets: DURATION_BUCKETS,
+  },
+  phaseDuration: {
+    name: SERVER_METRIC.phaseDuration,
+    kind: 'histogram',
+    unit: UNIT.seconds,
+    description: SERVER_DESCRIPTION.phaseDuration,
+    valueType: 'double',
+    buckets: DURATION_BUCKETS,
+  },
+  tokens: {
+    name: SERVER_METRIC.tokens,
+    kind: 'counter',
+    unit: UNIT.tokens,
+    description: SERVER_DESCRIPTION.tokens,
+    valueType: 'int',
+  },
+  outputTokenRate: {
+    name: SERVER_METRIC.outputTokenRate,
+    kind: 'histogram',
+    unit: UNIT.tokensPerSecond,
+    description: SERVER_DESCRIPTION.outputTokenRate,
+    valueType: 'double',
+    buckets: TOKENS_PER_SECOND_BUCKETS,
+  },
+} as const satisfies { readonly [K in keyof typeof SERVER_METRIC]: InstrumentSpec };
+
+export type ServerInstrumentKey = keyof typeof SERVER_INSTRUMENT;
+
+/** Gateways: what a request routed across backends records beside the client-side series. */
+export const GATEWAY_METRIC = {
+  fallbacks: 'inference.fallbacks',
+} as const;
+
+export const GATEWAY_INSTRUMENT = {
+  fallbacks: {
+    name: GATEWAY_METRIC.fallbacks,
+    kind: 'counter',
+    unit: '{fallback}',
+    description: 'Requests a gateway moved from one backend to the next, by from, to and reason.',
+    valueType: 'int',
+  },
+} as const satisfies { readonly [K in keyof typeof GATEWAY_METRIC]: InstrumentSpec };
+
+export type GatewayInstrumentKey = keyof typeof GATEWAY_INSTRUMENT;
