@@ -18,9 +18,11 @@
 import {
   ATTR,
   GATEWAY_INSTRUMENT,
+  GPU_INSTRUMENT,
   INSTRUMENT,
   SERVER_INSTRUMENT,
   type GatewayInstrumentKey,
+  type GpuInstrumentKey,
   type InstrumentKey,
   type InstrumentKind,
   type ServerInstrumentKey,
@@ -181,6 +183,9 @@ export const PROMETHEUS_GATEWAY_METRIC: { readonly [K in GatewayInstrumentKey]: 
   GATEWAY_INSTRUMENT,
   prometheusMetric,
 );
+
+/** The Prometheus names of the GPU gauges, keyed like `GPU_INSTRUMENT`. */
+export const PROMETHEUS_GPU_METRIC: { readonly [K in GpuInstrumentKey]: PrometheusMetric } = mapValues(GPU_INSTRUMENT, prometheusMetric);
 
 /**
  * The Prometheus label name of every attribute otel-inference records, keyed like `ATTR`:

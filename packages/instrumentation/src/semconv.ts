@@ -369,3 +369,56 @@ export const GATEWAY_INSTRUMENT = {
 } as const satisfies { readonly [K in keyof typeof GATEWAY_METRIC]: InstrumentSpec };
 
 export type GatewayInstrumentKey = keyof typeof GATEWAY_INSTRUMENT;
+
+/**
+ * GPU gauges, semconv `hw.gpu.*` (hardware conventions), read from `nvidia-smi` where it exists.
+ * Every point carries `hw.type` = `gpu` and `hw.id`; `hw.name` and `hw.vendor` where known.
+ */
+export const GPU_METRIC = {
+  utilization: 'hw.gpu.utilization',
+  memoryUtilization: 'hw.gpu.memory.utilization',
+  memoryUsage: 'hw.gpu.memory.usage',
+  memoryLimit: 'hw.gpu.memory.limit',
+} as const;
+
+export const GPU_ATTR = {
+  type: 'hw.type',
+  id: 'hw.id',
+  name: 'hw.name',
+  vendor: 'hw.vendor',
+  model: 'hw.model',
+  driverVersion: 'hw.driver_version',
+} as const;
+
+export const GPU_INSTRUMENT = {
+  utilization: {
+    name: GPU_METRIC.utilization,
+    kind: 'gauge',
+    unit: '1',
+    description: 'Fraction of time the GPU was busy over the last sample period (nvidia-smi utilization.gpu).',
+    valueType: 'double',
+  },
+  memoryUtilization: {
+    name: GPU_METRIC.memoryUtilization,
+    kind: 'gauge',
+    unit: '1',
+    description: 'Fraction of GPU memory used.',
+    valueType: 'double',
+  },
+  memoryUsage: {
+    name: GPU_METRIC.memoryUsage,
+    kind: 'updowncounter',
+    unit: 'By',
+    description: 'GPU memory used.',
+    valueType: 'int',
+  },
+  memoryLimit: {
+    name: GPU_METRIC.memoryLimit,
+    kind: 'updowncounter',
+    unit: 'By',
+    description: 'Size of the GPU memory.',
+    valueType: 'int',
+  },
+} as const satisfies { readonly [K in keyof typeof GPU_METRIC]: InstrumentSpec };
+
+export type GpuInstrumentKey = keyof typeof GPU_INSTRUMENT;
