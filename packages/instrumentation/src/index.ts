@@ -24,6 +24,13 @@ export {
   type TokenUsage,
   type UsageExtractor,
 } from './core/shapes.js';
+export {
+  startServerRequest,
+  type ServerPhase,
+  type ServerRequest,
+  type ServerRequestOptions,
+  type ServerRequestResult,
+} from './server/index.js';
 export { InferenceInstrumentation, type InferenceInstrumentationConfig } from './instrumentations/base.js';
 export {
   INFERENCE_INSTRUMENTATIONS,
@@ -48,12 +55,18 @@ export {
   METER_NAME,
   METRIC,
   OUTCOME,
+  PHASE,
+  SERVER_INSTRUMENT,
+  SERVER_METRIC,
+  SERVER_TPOT_BUCKETS,
+  SERVER_TTFT_BUCKETS,
   TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
   type InstrumentKey,
   type InstrumentKind,
   type InstrumentSpec,
   type Outcome,
+  type ServerInstrumentKey,
 } from './semconv.js';
 export {
   PROMETHEUS_LABEL,

@@ -1,0 +1,7 @@
+export {
+  startServerRequest,
+  type ServerPhase,
+  type ServerRequest,
+  type ServerRequestOptions,
+  type ServerRequestResult,
+} from './request.js';
