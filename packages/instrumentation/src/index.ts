@@ -30,6 +30,12 @@ export {
   type ServerRequest,
   type ServerRequestOptions,
   type ServerRequestResult,
+  observeServerGauge,
+  type ServerGaugeCallback,
+  type ServerGaugeHandle,
+  type ServerGaugeObservation,
+  type ServerGaugeOptions,
+  type ServerGaugeSpec,
 } from './server/index.js';
 export { InferenceInstrumentation, type InferenceInstrumentationConfig } from './instrumentations/base.js';
 export {
@@ -56,6 +62,7 @@ export {
   METRIC,
   OUTCOME,
   PHASE,
+  SERVER_GAUGE,
   SERVER_INSTRUMENT,
   SERVER_METRIC,
   SERVER_TPOT_BUCKETS,
@@ -66,11 +73,14 @@ export {
   type InstrumentKind,
   type InstrumentSpec,
   type Outcome,
+  type ServerGaugeKey,
   type ServerInstrumentKey,
 } from './semconv.js';
 export {
   PROMETHEUS_LABEL,
   PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_GAUGE,
+  PROMETHEUS_SERVER_METRIC,
   prometheusLabel,
   prometheusMetric,
   prometheusName,

@@ -5,3 +5,11 @@ export {
   type ServerRequestOptions,
   type ServerRequestResult,
 } from './request.js';
+export {
+  observeServerGauge,
+  type ServerGaugeCallback,
+  type ServerGaugeHandle,
+  type ServerGaugeObservation,
+  type ServerGaugeOptions,
+  type ServerGaugeSpec,
+} from './gauges.js';
