@@ -3,7 +3,7 @@ import { diag, type MeterProvider } from '@opentelemetry/api';
 import { InferenceInstrumentation, type InferenceInstrumentationConfig } from '../base.js';
 import { patchServers, type ServerHooks } from './patch.js';
 import { compileRoutes, DEFAULT_SERVER_ROUTES, isValidRoute, matchRoute, type RouteTable, type ServerRoute } from './routes.js';
-import { startServerRecording } from './recording.js';
+import { startServerRequest } from '../../server/request.js';
 import { ResponseTracker } from './track.js';
 
 export interface InferenceServerInstrumentationConfig extends InferenceInstrumentationConfig {
@@ -83,17 +83,19 @@ export class InferenceServerInstrumentation extends InferenceInstrumentation<Inf
   }
 
   private begin(req: IncomingMessage, res: ServerResponse): ResponseTracker | undefined {
+    const startTime = performance.now();
     if (req.method !== 'POST') return undefined;
     const operation = matchRoute(this.routes, req.url);
     if (operation === undefined) return undefined;
     const { modelAllowlist } = this.getConfig();
-    const recording = startServerRecording(
-      { operation, serverPort: req.socket?.localPort, startTime: performance.now() },
-      {
-        ...(this.serverMeterProvider !== undefined ? { meterProvider: this.serverMeterProvider } : {}),
-        ...(modelAllowlist !== undefined ? { modelAllowlist } : {}),
-      },
-    );
-    return new ResponseTracker(recording, req, res);
+    const port = req.socket?.localPort;
+    const request = startServerRequest({
+      operation,
+      startTime,
+      ...(port !== undefined ? { serverPort: port } : {}),
+      ...(this.serverMeterProvider !== undefined ? { meterProvider: this.serverMeterProvider } : {}),
+      ...(modelAllowlist !== undefined ? { modelAllowlist } : {}),
+    });
+    return new ResponseTracker(request, req, res);
   }
 }

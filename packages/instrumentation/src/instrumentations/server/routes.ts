@@ -20,17 +20,26 @@ export const DEFAULT_SERVER_ROUTES: readonly ServerRoute[] = [
   { path: '/v1/responses', operation: OPERATION.chat },
 ];
 
+/** The operation of a path's last segment, as OpenAI, Ollama and Anthropic name their routes. */
+const OPERATION_BY_SEGMENT: Readonly<Record<string, string>> = {
+  completions: OPERATION.textCompletion,
+  completion: OPERATION.textCompletion,
+  generate: OPERATION.textCompletion,
+  embeddings: OPERATION.embeddings,
+  embedding: OPERATION.embeddings,
+  embed: OPERATION.embeddings,
+};
+
 /**
- * The operation of a path by its ending, as the OpenAI API names its routes (any prefix:
- * `/openai/v1/chat/completions` is chat): `chat/completions` and `responses` → `chat`,
- * `completions` → `text_completion`, `embeddings` → `embeddings`; anything else → `chat`.
+ * The operation of a path by its last segment (any prefix: `/openai/v1/chat/completions` is
+ * chat): `chat/completions` → `chat`; `completions`, `completion`, `generate` →
+ * `text_completion`; `embeddings`, `embedding`, `embed` → `embeddings`; anything else (`chat`,
+ * `responses`, `messages`, ...) → `chat`.
  */
 export function operationOfPath(path: string): string {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (p.endsWith('/chat/completions')) return OPERATION.chat;
-  if (p.endsWith('/completions')) return OPERATION.textCompletion;
-  if (p.endsWith('/embeddings')) return OPERATION.embeddings;
-  return OPERATION.chat;
+  return OPERATION_BY_SEGMENT[p.slice(p.lastIndexOf('/') + 1).toLowerCase()] ?? OPERATION.chat;
 }
 
 /** A path we can match: absolute, no query, fragment, space or control character. */

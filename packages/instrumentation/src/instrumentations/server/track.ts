@@ -9,37 +9,8 @@ import { ERROR_TYPE } from '../../semconv.js';
 import { isRecord } from '../../core/guards.js';
 import { reportInternalError } from '../../core/internal-errors.js';
 import type { TokenUsage } from '../../core/shapes.js';
+import type { ServerRequest } from '../../server/request.js';
 import { JsonSniffer, SseSniffer, type Piece } from './sniff.js';
-
-/** What the tracker needs of a server-side request recording (the server recorder's API). */
-export interface ServerRecording {
-  /** The first output-carrying event of a stream was written, now. */
-  firstToken(): void;
-  /** `count` output-carrying events were written, now. */
-  outputChunks(count: number): void;
-  setRequestModel(model: string): void;
-  setResponseModel(model: string): void;
-  setStream(stream: boolean): void;
-  setUsage(usage: TokenUsage): void;
-  /** Ends as success. */
-  end(): void;
-  /** Ends as error, with `error.type` = `errorType` (an HTTP status code, a stream's error type). */
-  failWithType(errorType: string): void;
-  /** Ends as error, with `error.type` from the error thrown. */
-  fail(error: unknown): void;
-  /** Ends as cancelled: the caller went away. */
-  cancel(): void;
-}
-
-/** What the tracker knows when a request arrives. */
-export interface ServerRequestStart {
-  operation: string;
-  serverPort: number | undefined;
-  /** `performance.now()` when the `request` event was emitted. */
-  startTime: number;
-}
-
-export type StartServerRecording = (start: ServerRequestStart) => ServerRecording;
 
 /** What the body is, decided at its first non-empty write. */
 const Body = {
@@ -97,9 +68,12 @@ export class ResponseTracker {
   private json: JsonSniffer | undefined;
   private sse: SseSniffer | undefined;
   private firstTokenSeen = false;
+  private responseModelSet = false;
+  private requestBodyRead = false;
+  private streamKnown = false;
 
   constructor(
-    private readonly recording: ServerRecording,
+    private readonly request: ServerRequest,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {}
@@ -111,7 +85,7 @@ export class ResponseTracker {
       const piece = pieceOf(chunk, encoding);
       if (piece === undefined || (typeof piece === 'string' ? piece.length : piece.byteLength) === 0) return;
       if (this.body === Body.Undecided) this.decide(piece);
-      if (this.body === Body.Sse) this.outputs(this.sse!.write(piece));
+      if (this.body === Body.Sse) this.streamed(this.sse!.write(piece));
       else if (this.body === Body.Json) this.json!.write(piece);
     } catch (error) {
       this.body = Body.Opaque;
@@ -119,19 +93,48 @@ export class ResponseTracker {
     }
   }
 
+  /** At the first write: what the body is, and what the request said (its attributes come first, for the live token counts). */
   private decide(piece: Piece): void {
+    this.readRequestBody();
     this.body = bodyKind(this.res, piece);
     if (this.body === Body.Sse) this.sse = new SseSniffer();
     else if (this.body === Body.Json) this.json = new JsonSniffer();
+    if (!this.streamKnown && this.body !== Body.Opaque) {
+      this.streamKnown = true;
+      this.request.setStream(this.body === Body.Sse);
+    }
   }
 
-  private outputs(count: number): void {
-    if (count === 0) return;
+  /**
+   * The request's body, when a framework has parsed it already (Express's body parsers put it on
+   * `req.body`): its `model` and `stream`. The request stream itself is never read.
+   */
+  private readRequestBody(): void {
+    if (this.requestBodyRead) return;
+    this.requestBodyRead = true;
+    const body: unknown = (this.req as { body?: unknown }).body;
+    if (!isRecord(body)) return;
+    if (typeof body.model === 'string' && body.model !== '') this.request.setRequestModel(body.model);
+    if (typeof body.stream === 'boolean') {
+      this.streamKnown = true;
+      this.request.setStream(body.stream);
+    }
+  }
+
+  /** After an SSE write: the model as soon as known, then the output events it completed. */
+  private streamed(outputs: number): void {
+    const sse = this.sse!;
+    if (!this.responseModelSet && sse.model !== undefined) {
+      this.responseModelSet = true;
+      this.request.setResponseModel(sse.model);
+    }
+    if (outputs === 0) return;
     if (!this.firstTokenSeen) {
       this.firstTokenSeen = true;
-      this.recording.firstToken();
+      this.request.firstToken();
     }
-    this.recording.outputChunks(count);
+    // Counted live as tokens: one per output event, until the usage (if any) says otherwise.
+    this.request.tokens(outputs);
   }
 
   /** The app ended the response (`res.end()` returned and the response is ended). */
@@ -146,30 +149,23 @@ export class ResponseTracker {
   }
 
   private record(): void {
-    const recording = this.recording;
-    let model: string | undefined;
-    let usage: TokenUsage | undefined;
+    const request = this.request;
+    let facts: { model?: string | undefined; usage?: TokenUsage | undefined } = {};
     let streamError: string | undefined;
     if (this.sse !== undefined) {
-      this.outputs(this.sse.end());
-      recording.setStream(true);
-      ({ model, usage, errorType: streamError } = this.sse);
+      this.streamed(this.sse.end());
+      facts = this.sse;
+      streamError = this.sse.errorType;
     } else if (this.json !== undefined) {
-      recording.setStream(false);
-      ({ model, usage } = this.json.facts());
+      facts = this.json.facts();
     }
-    const body: unknown = (this.req as { body?: unknown }).body;
-    if (isRecord(body)) {
-      // Parsed by the framework already (Express's body parsers): the stream itself is never read.
-      if (typeof body.model === 'string' && body.model !== '') recording.setRequestModel(body.model);
-      if (this.sse === undefined && this.json === undefined && typeof body.stream === 'boolean') recording.setStream(body.stream);
-    }
-    if (model !== undefined) recording.setResponseModel(model);
-    if (usage !== undefined) recording.setUsage(usage);
+    this.readRequestBody();
+    if (facts.model !== undefined && !this.responseModelSet) request.setResponseModel(facts.model);
+    if (facts.usage !== undefined) request.setUsage(facts.usage);
     const status = this.res.statusCode;
-    if (status >= 400) recording.failWithType(String(status));
-    else if (streamError !== undefined) recording.failWithType(streamError);
-    else recording.end();
+    if (status >= 400) request.failWith(status);
+    else if (streamError !== undefined) request.failWith(streamError);
+    else request.end();
   }
 
   /** The response closed: before it ended, the caller went away. */
@@ -180,34 +176,31 @@ export class ResponseTracker {
       this.ended();
       return;
     }
-    this.done = true;
-    this.settle(() => this.recording.cancel());
+    this.settle(() => this.request.cancel());
   }
 
   /** The `request` listener threw. */
   threw(error: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    this.settle(() => this.recording.fail(error));
+    if (!this.done) this.settle(() => this.request.fail(error));
   }
 
   /** The app destroys the response before ending it. */
   destroyed(error: unknown): void {
     if (this.done || this.res.writableEnded) return;
-    this.done = true;
     const code = isRecord(error) ? error.code : undefined;
     // A pipeline tearing the response down because the caller left is still the caller's doing.
     const callerGone = this.req.socket?.destroyed === true || (typeof code === 'string' && CANCELLED_CODES.has(code));
-    this.settle(() =>
-      callerGone ? this.recording.cancel() : error === undefined || error === null ? this.recording.failWithType(ERROR_TYPE.other) : this.recording.fail(error),
-    );
+    this.settle(() => {
+      if (callerGone) this.request.cancel();
+      else if (error === undefined || error === null) this.request.failWith(ERROR_TYPE.other);
+      else this.request.fail(error);
+    });
   }
 
   private settle(end: () => void): void {
+    this.done = true;
     try {
-      const body: unknown = (this.req as { body?: unknown }).body;
-      if (isRecord(body) && typeof body.model === 'string' && body.model !== '') this.recording.setRequestModel(body.model);
-      if (this.sse?.model !== undefined) this.recording.setResponseModel(this.sse.model);
+      this.readRequestBody();
       end();
     } catch (error) {
       reportInternalError('server request end', error);
