@@ -112,6 +112,7 @@ describe('a successful request', () => {
     expect(queue.boundaries).toEqual([...DURATION_BUCKETS]);
 
     expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.prefill }).sum).toBeCloseTo(0.2, 12);
+    expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.prefill }).boundaries).toEqual([...DURATION_BUCKETS]);
     expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.decode }).sum).toBeCloseTo(1.0, 12);
     expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.decode }).attributes).toEqual({ ...base, [ATTR.phase]: 'decode' });
 
