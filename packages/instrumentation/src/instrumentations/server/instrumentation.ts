@@ -3,7 +3,7 @@ import { diag, type MeterProvider } from '@opentelemetry/api';
 import { InferenceInstrumentation, type InferenceInstrumentationConfig } from '../base.js';
 import { patchServers, type ServerHooks } from './patch.js';
 import { compileRoutes, DEFAULT_SERVER_ROUTES, isValidRoute, matchRoute, type RouteTable, type ServerRoute } from './routes.js';
-import { startServerRequest } from '../../server/request.js';
+import { ServerRequestRecorder } from '../../server/request.js';
 import { ResponseTracker } from './track.js';
 
 export interface InferenceServerInstrumentationConfig extends InferenceInstrumentationConfig {
@@ -89,7 +89,8 @@ export class InferenceServerInstrumentation extends InferenceInstrumentation<Inf
     if (operation === undefined) return undefined;
     const { modelAllowlist } = this.getConfig();
     const port = req.socket?.localPort;
-    const request = startServerRequest({
+    // Not startServerRequest(): that is the app's own record, which this one steps aside for.
+    const request = new ServerRequestRecorder({
       operation,
       startTime,
       ...(port !== undefined ? { serverPort: port } : {}),

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRecord, type Obj } from '../../core/guards.js';
 import { reportInternalError } from '../../core/internal-errors.js';
 import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
+import { dispatchLinked } from './claim.js';
 import type { ResponseTracker } from './track.js';
 
 /**
@@ -54,8 +55,9 @@ function emitWrapper(hooks: () => ServerHooks | undefined) {
         }
       }
       if (tracker === undefined) return original.apply(this, arguments as unknown as unknown[]);
+      const args = arguments;
       try {
-        return original.apply(this, arguments as unknown as unknown[]);
+        return dispatchLinked(tracker, () => original.apply(this, args as unknown as unknown[]));
       } catch (error) {
         tracker.threw(error);
         throw error;

@@ -9,7 +9,8 @@ import { ERROR_TYPE } from '../../semconv.js';
 import { isRecord } from '../../core/guards.js';
 import { reportInternalError } from '../../core/internal-errors.js';
 import type { TokenUsage } from '../../core/shapes.js';
-import type { ServerRequest } from '../../server/request.js';
+import type { ServerRequestRecorder } from '../../server/request.js';
+import { unlink, type ZeroCodeRequest } from './claim.js';
 import { JsonSniffer, SseSniffer, type Piece } from './sniff.js';
 
 /** What the body is, decided at its first non-empty write. */
@@ -61,7 +62,7 @@ function pieceOf(chunk: unknown, encoding: unknown): Piece | undefined {
 
 const CANCELLED_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'EPIPE']);
 
-export class ResponseTracker {
+export class ResponseTracker implements ZeroCodeRequest {
   /** Set once the request is recorded: later writes and events are passed by. */
   done = false;
   private body: Body = Body.Undecided;
@@ -73,10 +74,22 @@ export class ResponseTracker {
   private streamKnown = false;
 
   constructor(
-    private readonly request: ServerRequest,
+    private readonly request: ServerRequestRecorder,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {}
+
+  get written(): boolean {
+    return this.body !== Body.Undecided;
+  }
+
+  /** The app records this request itself (startServerRequest): ours is undone, not recorded. */
+  stepAside(): void {
+    if (this.done) return;
+    this.done = true;
+    unlink(this);
+    this.request.discard();
+  }
 
   /** A chunk the app writes (`res.write`, `res.end`): read, never kept beyond the sniff windows. */
   observe(chunk: unknown, encoding: unknown): void {
@@ -141,6 +154,7 @@ export class ResponseTracker {
   ended(): void {
     if (this.done || !this.res.writableEnded) return;
     this.done = true;
+    unlink(this);
     try {
       this.record();
     } catch (error) {
@@ -199,6 +213,7 @@ export class ResponseTracker {
 
   private settle(end: () => void): void {
     this.done = true;
+    unlink(this);
     try {
       this.readRequestBody();
       end();
