@@ -212,3 +212,52 @@ describe('SseSniffer', () => {
     expect(long.outputChunks).toBe(1);
   });
 });
+
+describe('SseSniffer fast path', () => {
+  /** Events of every shape the fast path must agree on with a full parse. */
+  const shapes: string[] = [
+    chunk({ role: 'assistant', content: '' }),
+    chunk({ content: 'x' }),
+    chunk({ content: ' ' }),
+    chunk({ content: '"quoted"' }),
+    chunk({ content: 'an "error" and "usage": 1' }),
+    chunk({ content: 'error' }),
+    chunk({ content: '' }),
+    chunk({ content: null } as object),
+    chunk({ reasoning_content: 'think' }),
+    chunk({ reasoning: 'think' }),
+    chunk({ refusal: 'no' }),
+    chunk({ tool_calls: [{ index: 0, id: 't', type: 'function', function: { name: 'f', arguments: '{"content":"x"}' } }] }),
+    chunk({ tool_calls: [] }),
+    chunk({ function_call: { name: 'f', arguments: '' } }),
+    chunk({}, { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+    chunk({ content: 'u' }, { usage: null }),
+    chunk({ content: 'u' }, { usage: { prompt_tokens: 3, completion_tokens: 4 } }),
+    chunk({ content: 'v' }, { model: 'another-model' }),
+    usageChunk,
+    `data: ${JSON.stringify({ id: 'c', object: 'text_completion', model: 'llama-3.1-8b', choices: [{ index: 0, text: 'completion text', finish_reason: null }] })}\n\n`,
+    `data: ${JSON.stringify({ id: 'c', object: 'text_completion', model: 'llama-3.1-8b', choices: [{ index: 0, text: '', finish_reason: 'length' }] })}\n\n`,
+    `data: ${JSON.stringify({ model: 'llama-3.1-8b', choices: [{ index: 0, delta: { content: 'x' } }], error: { type: 'server_error' } })}\n\n`,
+    `data: {"model": "llama-3.1-8b", "choices": [{"index": 0, "delta": {"content": "spaced"}}]}\n\n`,
+    `event: error\ndata: ${JSON.stringify({ model: 'llama-3.1-8b', choices: [{ index: 0, delta: { content: 'x' } }] })}\n\n`,
+    `data: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'r' })}\n\n`,
+    ': comment\n\n',
+    'data: [DONE]\n\n',
+  ];
+
+  it('agrees with a full parse on every shape, in any order', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let run = 0; run < 300; run++) {
+      const events = Array.from({ length: 1 + Math.floor(random() * 12) }, () => shapes[Math.floor(random() * shapes.length)]!);
+      const text = chunk({ content: 'first' }) + events.join('');
+      const at = Array.from({ length: Math.floor(random() * 4) }, () => 1 + Math.floor(random() * (text.length - 1))).sort((a, b) => a - b);
+      const fast = new SseSniffer();
+      const slow = new SseSniffer(false);
+      const pieces = cut(text, at, run % 2 === 0);
+      expect(pieces.map((p) => fast.write(p))).toEqual(pieces.map((p) => slow.write(p)));
+      expect(fast.end()).toBe(slow.end());
+      expect([fast.model, fast.usage, fast.errorType, fast.outputChunks]).toEqual([slow.model, slow.usage, slow.errorType, slow.outputChunks]);
+    }
+  });
+});

@@ -230,6 +230,22 @@ export function streamErrorType(event: unknown, eventName: string | undefined): 
   return ERROR_TYPE.other;
 }
 
+/** A non-empty output field of an OpenAI chat or completions chunk, as compact JSON writes it. */
+const CHOICES = /"choices":\[\{/;
+/** A usage report (not `"usage":null`, which OpenAI-compatible servers put in every chunk) or an error. */
+const USAGE_OR_ERROR = /"usage":(?!null)|"error"/;
+const OUTPUT_FIELD = /"(?:content|text|refusal|reasoning_content|reasoning)":"(?!")|"tool_calls":\[\{|"function_call":\{|"audio":\{/;
+
+/**
+ * Whether `data` is an OpenAI chat or completions chunk that carries output and nothing else this
+ * sniffer reads (no usage, no error), told without parsing it: most events of a stream are those.
+ * A quote inside a JSON string is escaped, so the patterns only match keys. Anything else, or
+ * written otherwise (spaces around the colons), is parsed.
+ */
+function isPlainOutputChunk(data: string): boolean {
+  return CHOICES.test(data) && !USAGE_OR_ERROR.test(data) && OUTPUT_FIELD.test(data);
+}
+
 /**
  * A server-sent event stream, written in any number of pieces that may split lines (or a UTF-8
  * character: bytes are decoded by a streaming decoder). Each event's `data` is parsed as JSON:
@@ -247,7 +263,11 @@ export class SseSniffer {
   private data: string | undefined;
   private eventName: string | undefined;
   private decoder: InstanceType<typeof TextDecoder> | undefined;
+  private decoderPending = false;
   private stopped = false;
+
+  /** `fastPath: false` parses every event (the tests compare both). */
+  constructor(private readonly fastPath = true) {}
 
   /** Reads `piece`; returns how many output-carrying events it completed. */
   write(piece: Piece): number {
@@ -256,8 +276,16 @@ export class SseSniffer {
     if (typeof piece === 'string') {
       text = piece;
     } else {
-      this.decoder ??= new TextDecoder('utf-8');
-      text = this.decoder.decode(piece, { stream: true });
+      // A piece that ends on an ASCII byte (an event's newline, mostly) ends on a whole
+      // character: it decodes on its own, unless the previous one left half a character.
+      const endsWhole = piece.byteLength === 0 || piece[piece.byteLength - 1]! < 0x80;
+      if (endsWhole && !this.decoderPending) {
+        text = (Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)).toString('utf8');
+      } else {
+        this.decoder ??= new TextDecoder('utf-8');
+        text = this.decoder.decode(piece, { stream: true });
+        this.decoderPending = !endsWhole;
+      }
     }
     if (text.length === 0) return 0;
     if (this.carry !== '') {
@@ -303,16 +331,13 @@ export class SseSniffer {
     }
     const first = text.charCodeAt(start);
     if (first === 0x3a /* : comment */) return;
-    let colon = text.indexOf(':', start);
-    if (colon === -1 || colon > end) colon = end;
-    const field = text.slice(start, colon);
-    let valueStart = colon + 1;
-    if (valueStart < end && text.charCodeAt(valueStart) === 0x20) valueStart++;
-    if (field === 'data') {
+    if (first === 0x64 /* d */ && text.startsWith('data:', start)) {
+      const valueStart = start + 5 + (text.charCodeAt(start + 5) === 0x20 ? 1 : 0);
       const value = valueStart >= end ? '' : text.slice(valueStart, end);
       this.data = this.data === undefined ? value : `${this.data}\n${value}`;
       if (this.data.length > SSE_MAX_EVENT) this.stop();
-    } else if (field === 'event') {
+    } else if (first === 0x65 /* e */ && text.startsWith('event:', start)) {
+      const valueStart = start + 6 + (text.charCodeAt(start + 6) === 0x20 ? 1 : 0);
       this.eventName = valueStart >= end ? '' : text.slice(valueStart, end);
     }
   }
@@ -323,6 +348,10 @@ export class SseSniffer {
     this.data = undefined;
     this.eventName = undefined;
     if (data === undefined || data === '[DONE]') return;
+    if (this.fastPath && this.model !== undefined && eventName === undefined && isPlainOutputChunk(data)) {
+      this.outputChunks++;
+      return;
+    }
     let event: unknown;
     try {
       event = JSON.parse(data);
