@@ -263,6 +263,8 @@ describe('JSON responses', () => {
     await (await post(`${url}/v1/chat/completions`)).text();
     const c = await collectWhen((c) => served(c) === 1);
     expect(c.sums(M.requests).map((p) => [p.attributes[ATTR.outcome], p.attributes[ATTR.errorType]])).toEqual([['error', String(status)]]);
+    // A JSON error answer says nothing about whether a stream was asked for.
+    expect(c.sums(M.requests)[0]!.attributes).not.toHaveProperty(ATTR.requestStream);
     expect(c.total(M.activeRequests)).toBe(0);
   });
 });

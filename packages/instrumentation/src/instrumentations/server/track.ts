@@ -112,7 +112,8 @@ export class ResponseTracker implements ZeroCodeRequest {
     this.body = bodyKind(this.res, piece);
     if (this.body === Body.Sse) this.sse = new SseSniffer();
     else if (this.body === Body.Json) this.json = new JsonSniffer();
-    if (!this.streamKnown && this.body !== Body.Opaque) {
+    // An error answer (a JSON 400 to a streamed request) says nothing about what was asked.
+    if (!this.streamKnown && this.body !== Body.Opaque && this.res.statusCode < 400) {
       this.streamKnown = true;
       this.request.setStream(this.body === Body.Sse);
     }
