@@ -420,13 +420,13 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
   private flushTokens(now: number, input = this.countedInput, output = this.countedOutput): void {
     this.flushedAt = now;
     try {
-      if (input > this.addedInput) {
-        this.instruments.tokens.add(input - this.addedInput, this.tokenAttributes(TOKEN_TYPE.input));
-        this.addedInput = input;
-      }
       if (output > this.addedOutput) {
         this.instruments.tokens.add(output - this.addedOutput, this.tokenAttributes(TOKEN_TYPE.output));
         this.addedOutput = output;
+      }
+      if (input > this.addedInput) {
+        this.instruments.tokens.add(input - this.addedInput, this.tokenAttributes(TOKEN_TYPE.input));
+        this.addedInput = input;
       }
     } catch (error) {
       reportInternalError('tokens', error);
