@@ -185,6 +185,11 @@ describe.each([
     expect(total(served.points, 'inference.server.requests.active')).toBe(0);
     expect(matching(served.points, 'inference.server.requests.active').length).toBeGreaterThan(0);
   });
+
+  it('beside @opentelemetry/instrumentation-http, which wraps the same emit: its server metric counts every request', () => {
+    // 8 measured, GET + 2 other paths, and /quit (recorded when it ends, before the last export).
+    expect(total(served.points, 'http.server.request.duration')).toBeGreaterThanOrEqual(11);
+  });
 });
 
 describe.concurrent('which routes', () => {
@@ -197,8 +202,8 @@ describe.concurrent('which routes', () => {
   const operations = (points: Point[]) =>
     Object.fromEntries(matching(points, 'inference.server.requests').map((p) => [p.attributes['gen_ai.response.model'], [p.attributes['gen_ai.operation.name'], p.value]]));
 
-  it('by default the OpenAI routes, the query string aside', async () => {
-    const { points } = await withServer(drive);
+  it.each(['import', 'require'] as const)('by default the OpenAI routes, the query string aside (--%s)', async (loader) => {
+    const { points } = await withServer(drive, { loader });
     expect(operations(points)).toEqual({
       'm-v1-chat-completions': ['chat', 1],
       'm-v1-embeddings': ['embeddings', 1],
