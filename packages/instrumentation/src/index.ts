@@ -24,6 +24,15 @@ export {
   type TokenUsage,
   type UsageExtractor,
 } from './core/shapes.js';
+export {
+  currentBackend,
+  recordFallback,
+  withBackend,
+  withFallback,
+  type FallbackBackend,
+  type FallbackOptions,
+  type RecordFallbackOptions,
+} from './gateway/index.js';
 export { InferenceInstrumentation, type InferenceInstrumentationConfig } from './instrumentations/base.js';
 export {
   INFERENCE_INSTRUMENTATIONS,
