@@ -80,7 +80,12 @@ const NOOP_TRACKER: InferenceTracker = {
   ended: true,
 };
 
-/** Models through the allowlist if there is one (it is then the only bound), else the first {@link MAX_MODELS}. */
+/**
+ * The model filter of a {@link InferenceMetricsOptions.modelAllowlist}: a model in the list (or
+ * matching one of its patterns) as it is, any other as `other`; the allowlist is then the only
+ * bound. No list: the first {@link MAX_MODELS} distinct models as given, later new ones as
+ * `other`. Either way only clean label values (core/labels.ts).
+ */
 export function modelFilterFor(allowlist: readonly (string | RegExp)[] | undefined): ModelFilter {
   let bound: LabelBound;
   if (allowlist === undefined) {
