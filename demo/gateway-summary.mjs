@@ -17,6 +17,7 @@ const NAME = Object.freeze({
 });
 const LABEL = Object.freeze({
   model: PROMETHEUS_LABEL.requestModel,
+  responseModel: PROMETHEUS_LABEL.responseModel,
   backend: PROMETHEUS_LABEL.backend,
   outcome: PROMETHEUS_LABEL.outcome,
   from: PROMETHEUS_LABEL.fallbackFrom,
@@ -78,7 +79,8 @@ export function gatewaySnapshot(samples, at = performance.now()) {
   for (const s of samples) {
     switch (s.name) {
       case `${NAME.serverTtft}_bucket`:
-        addBucket(serverTtft, s.labels[LABEL.model] ?? 'unknown', s);
+        // The requested model when the server side knows it, else the one that answered.
+        addBucket(serverTtft, s.labels[LABEL.model] ?? s.labels[LABEL.responseModel] ?? 'unknown', s);
         break;
       case `${NAME.clientTtft}_bucket`:
         addBucket(clientTtft, s.labels[LABEL.model] ?? 'unknown', s);

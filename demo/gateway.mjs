@@ -121,6 +121,8 @@ async function startGateway(opts) {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return sendJson(res, 400, { error: { message: 'expected a JSON object', type: 'invalid_request_error', param: null, code: null } });
     }
+    // Where a body parser (Express's) puts it: the server side reads the requested model from it.
+    req.body = body;
 
     // The caller leaving (a closed tab, an abandoned stream) aborts the upstream call too.
     const controller = new AbortController();
