@@ -59,6 +59,19 @@ describe('the gateway summary', () => {
     ]);
   });
 
+  it('groups server TTFT by the requested model, else by the model that answered', () => {
+    const text = [
+      histogram('gen_ai_server_time_to_first_token_seconds', 'gen_ai_response_model="answered"', [1, 0, 0, 0]),
+      histogram('gen_ai_server_time_to_first_token_seconds', 'gen_ai_request_model="asked",gen_ai_response_model="answered"', [0, 1, 0, 0]),
+      '',
+    ].join('\n');
+    const rows = gatewayRows(gatewaySnapshot(parseExposition(text), 1));
+    expect(rows.byModel.map((r) => [r.model, r.serverTtft.count])).toEqual([
+      ['answered', 1],
+      ['asked', 1],
+    ]);
+  });
+
   it('without an earlier scrape, counts everything since the start, with no rate', () => {
     const rows = gatewayRows(gatewaySnapshot(parseExposition(exposition(1)), 5000));
     expect(rows.byBackend[0]).toMatchObject({ requests: { ended: 5 }, reqPerSec: NaN });
