@@ -63,6 +63,39 @@ export {
   prometheusName,
   type PrometheusMetric,
 } from './prometheus-names.js';
+export { bucketTotal, histogramQuantile, mergeBuckets, subtractBuckets, type Buckets } from './stats/quantiles.js';
+export {
+  buildStats,
+  emptyStatsSnapshot,
+  readStatsSnapshot,
+  type BuildStatsOptions,
+  type CollectionLike,
+  type DataPointLike,
+  type MetricDataLike,
+  type ResourceMetricsLike,
+  type StatsSnapshot,
+} from './stats/snapshot.js';
+export {
+  createStatsSource,
+  DEFAULT_STATS_WINDOW_SECONDS,
+  StatsCollectionError,
+  type StatsSource,
+  type StatsSourceOptions,
+} from './stats/source.js';
+export {
+  STATS_SCHEMA_VERSION,
+  type BackendStats,
+  type ClientPeriodStats,
+  type ClientSideStats,
+  type FallbackCount,
+  type InferenceStats,
+  type ModelStats,
+  type PeriodStats,
+  type QuantileStats,
+  type RequestCounts,
+  type ServerPeriodStats,
+  type ServerSideStats,
+} from './stats/types.js';
 export { VERSION } from './version.js';
 
 import { defaultInferenceMetrics, type InferenceMetrics } from './core/metrics.js';
