@@ -44,10 +44,14 @@ export {
 export {
   ATTR,
   DURATION_BUCKETS,
+  GATEWAY_INSTRUMENT,
+  GATEWAY_METRIC,
   INSTRUMENT,
   METER_NAME,
   METRIC,
   OUTCOME,
+  SERVER_INSTRUMENT,
+  SERVER_METRIC,
   TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
   type InstrumentKey,
@@ -57,7 +61,9 @@ export {
 } from './semconv.js';
 export {
   PROMETHEUS_LABEL,
+  PROMETHEUS_GATEWAY_METRIC,
   PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_METRIC,
   prometheusLabel,
   prometheusMetric,
   prometheusName,
