@@ -36,6 +36,8 @@ export interface RegisterConfig {
   streamUsageHosts: string[];
   modelAllowlist: (string | RegExp)[] | undefined;
   inProcessReader: boolean;
+  /** OTEL_INFERENCE_STATS_WINDOW: the recent window of /v1/stats, seconds. */
+  statsWindowSeconds: number;
 }
 
 export const DEFAULTS = {
@@ -46,6 +48,7 @@ export const DEFAULTS = {
   prometheusHost: 'localhost',
   prometheusPort: 9464,
   streamUsage: 'auto' as StreamUsage,
+  statsWindowSeconds: 60,
 } as const;
 
 const LOG_LEVELS: Record<string, DiagLogLevel> = {
@@ -98,6 +101,16 @@ function readPositiveMillis(name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     warnBad(name, String(process.env[name]), 'a positive number of milliseconds', `the default: ${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+function readPositiveSeconds(name: string, fallback: number): number {
+  const value = getNumberFromEnv(name); // warns itself when not a number
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    warnBad(name, String(process.env[name]), 'a positive number of seconds', `the default: ${fallback}`);
     return fallback;
   }
   return value;
@@ -255,6 +268,7 @@ export function readConfig(): RegisterConfig {
     streamUsageHosts: getStringListFromEnv('OTEL_INFERENCE_STREAM_USAGE_HOSTS') ?? [],
     modelAllowlist: readModelAllowlist(),
     inProcessReader: readBoolean('OTEL_INFERENCE_IN_PROCESS_READER', false),
+    statsWindowSeconds: readPositiveSeconds('OTEL_INFERENCE_STATS_WINDOW', DEFAULTS.statsWindowSeconds),
   };
 }
 
