@@ -53,18 +53,20 @@
 //    "observed":{"success":…,"error":…,"cancelled":…},           (what the client saw)
 //    "recorded":{"llama-3.1-8b":{"success":…,"error":…,"cancelled":…},…} | null,   (the SDK's
 //                inference.requests, read with the in-process reader when it is enabled)
-//    "quantiles":{"llama-3.1-8b":{"ttft":{"p50":…,"p95":…,"count":…},"perChunk":{…},"duration":{…},
-//                 "outputTokens":…},…} | null,   (the live summary's numbers over the whole run, in
-//                seconds; duration: successful calls only; null without the in-process reader)
+//    "quantiles":{"llama-3.1-8b":{"ttft":{"count":…,"sum":…,"p50":…,"p95":…,"p99":…},"perChunk":{…},
+//                 "duration":{…},"outputTokens":…},…} | null,   (the lifetime numbers of /v1/stats, as
+//                the final summary shows them, in seconds; duration: successful calls only; null
+//                without the in-process reader)
 //    "ok":true,"elapsedMs":…}
 //
 // Random mode (the default): chat across the DEMO_MODELS (streams, single responses, streams
 // abandoned part-way) and a few embeddings, with the server's own latency and error profile.
 
 import OpenAI from 'openai';
+import { createStatsSource } from 'otel-inference';
 import { getRegisteredMetricReader, shutdown } from 'otel-inference/register';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from './profile.mjs';
-import { computeRows, startLiveSummary, takeSnapshot } from './summary.mjs';
+import { rowsOf, startLiveSummary } from './summary.mjs';
 
 const KINDS = ['stream', 'nonStream', 'abandoned', 'embeddings', 'error'];
 const CHAT_MODELS = DEMO_MODELS.map((m) => m.name);
@@ -405,12 +407,13 @@ async function deterministicReport(plan) {
   let recorded = null;
   let quantiles = null;
   if (reader) {
-    const snap = takeSnapshot(await reader.collect());
+    // What the live summary and /v1/stats show, over the whole run (seconds).
+    const stats = await createStatsSource({ collect: () => reader.collect() }).read();
     recorded = {};
-    for (const [model, m] of snap.models) recorded[model] = { success: m.success, error: m.error, cancelled: m.cancelled };
-    // What the live summary shows, over the whole run (seconds).
     quantiles = {};
-    for (const r of computeRows(snap, undefined)) {
+    for (const r of rowsOf(stats, 'lifetime')) {
+      const { success, error, cancelled } = r.requests;
+      recorded[r.model] = { success, error, cancelled };
       quantiles[r.model] = { ttft: r.ttft, perChunk: r.perChunk, duration: r.duration, outputTokens: r.outputTokens };
     }
   }
