@@ -14,12 +14,14 @@
 //   npm run bench -- --quick            a rough pass
 //   npm run bench -- --only=recording,e2e   some sections: recording, wrapper, heap, cpu, e2e
 //   node --expose-gc bench/alternatives.mjs  the designs weighed for the hot path
+//   npm run bench -- --only=stats       the /v1/stats document for 50 models, both sides
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as metricsApi from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createInferenceAggregator, createInferenceMetrics } from '../packages/instrumentation/dist/index.js';
+import { statsBench, STATS_TARGET_MS } from './stats.mjs';
 import { startSimServer } from '../sim/dist/index.js';
 import { compare, fmt, median, verdict } from './lib.mjs';
 
@@ -262,6 +264,17 @@ if (section('heap')) {
     console.log(`  ${name}: ${marks.map((m) => m.heapMB.toFixed(2)).join(', ')} MB after each quarter; growth ${growth.toFixed(2)} MB  (flat: ${verdict(growth < 1)})`);
     if (name === 'aggregator') verdicts.push(['heap flat over 1M calls', growth < 1, `${growth.toFixed(2)} MB after the first quarter`]);
   }
+}
+
+if (section('stats')) {
+  const r = await statsBench({ quick });
+  const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
+  console.log(`\n## /v1/stats: ${r.models} models, client and server sides (${r.series} series; CPU per read, median of interleaved rounds)`);
+  console.log(`  snapshot and document (lifetime and window): ${r.documentMs.toFixed(3)} ms  target < ${STATS_TARGET_MS} ms: ${verdict(r.documentMs < STATS_TARGET_MS)}`);
+  console.log(`  its JSON text (${kb(r.jsonBytes)}): ${r.jsonMs.toFixed(3)} ms more`);
+  console.log(`  the SDK's collect() before it: ${r.collectMs.toFixed(3)} ms (a /metrics scrape collects the same)`);
+  console.log(`  for scale, the /metrics text of the same collection (${kb(r.expositionBytes)}): ${r.expositionMs.toFixed(1)} ms`);
+  verdicts.push([`/v1/stats, ${r.models} models < ${STATS_TARGET_MS} ms`, r.documentMs < STATS_TARGET_MS, `${r.documentMs.toFixed(3)} ms (its JSON ${r.jsonMs.toFixed(3)} ms more, the collection ${r.collectMs.toFixed(3)} ms)`]);
 }
 
 if (section('cpu')) {

@@ -17,7 +17,6 @@ import {
   type FallbackCount,
   type InferenceStats,
   type ModelStats,
-  type PeriodStats,
   type QuantileStats,
   type ServerPeriodStats,
   type ServerSideStats,
@@ -334,33 +333,45 @@ function perSecond(n: number, seconds: number): number | null {
   return seconds > 0 ? n / seconds : null;
 }
 
-function period(now: Side, before: Side | undefined, seconds: number): PeriodStats & { perOutput: QuantileStats } {
+/** The numbers every period has, both sides; each side's builder puts them in one object literal. */
+function counts(now: Side, before: Side | undefined) {
   const success = increase(now.success, before?.success);
   const error = increase(now.error, before?.error);
   const cancelled = increase(now.cancelled, before?.cancelled);
-  const total = success + error + cancelled;
+  return { total: success + error + cancelled, success, error, cancelled };
+}
+
+function clientPeriod(now: Side, before: Side | undefined, seconds: number): ClientPeriodStats {
+  const requests = counts(now, before);
   const output = increase(now.outputTokens, before?.outputTokens);
   return {
-    requests: { total, success, error, cancelled },
-    error_rate: total > 0 ? error / total : null,
-    requests_per_s: perSecond(total, seconds),
+    requests,
+    error_rate: requests.total > 0 ? requests.error / requests.total : null,
+    requests_per_s: perSecond(requests.total, seconds),
     duration_s: quantiles(now.duration, before?.duration),
     ttft_s: quantiles(now.ttft, before?.ttft),
-    perOutput: quantiles(now.perOutput, before?.perOutput),
+    time_per_output_chunk_s: quantiles(now.perOutput, before?.perOutput),
     tokens: { input: increase(now.inputTokens, before?.inputTokens), output },
     output_tokens_per_s: perSecond(output, seconds),
     output_token_rate: quantiles(now.rate, before?.rate),
   };
 }
 
-function clientPeriod(now: Side, before: Side | undefined, seconds: number): ClientPeriodStats {
-  const { perOutput, ...rest } = period(now, before, seconds);
-  return { ...rest, time_per_output_chunk_s: perOutput };
-}
-
 function serverPeriod(now: Side, before: Side | undefined, seconds: number): ServerPeriodStats {
-  const { perOutput, ...rest } = period(now, before, seconds);
-  return { ...rest, time_per_output_token_s: perOutput, queue_s: quantiles(now.queue, before?.queue) };
+  const requests = counts(now, before);
+  const output = increase(now.outputTokens, before?.outputTokens);
+  return {
+    requests,
+    error_rate: requests.total > 0 ? requests.error / requests.total : null,
+    requests_per_s: perSecond(requests.total, seconds),
+    duration_s: quantiles(now.duration, before?.duration),
+    ttft_s: quantiles(now.ttft, before?.ttft),
+    time_per_output_token_s: quantiles(now.perOutput, before?.perOutput),
+    queue_s: quantiles(now.queue, before?.queue),
+    tokens: { input: increase(now.inputTokens, before?.inputTokens), output },
+    output_tokens_per_s: perSecond(output, seconds),
+    output_token_rate: quantiles(now.rate, before?.rate),
+  };
 }
 
 function clientSide(now: Side, before: Side | undefined, lifetimeSeconds: number, windowSeconds: number): ClientSideStats {
