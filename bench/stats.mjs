@@ -15,6 +15,7 @@ import {
   createInferenceAggregator,
   createInferenceMetrics,
   readStatsSnapshot,
+  statsToJson,
 } from '../packages/instrumentation/dist/index.js';
 import { median } from './lib.mjs';
 
@@ -111,7 +112,7 @@ export async function statsBench({ quick }) {
   const ms = cpuMedians(
     {
       document,
-      json: () => JSON.stringify(doc),
+      json: () => statsToJson(doc),
       // For scale: the /metrics text of the same collection (every bucket of every series).
       exposition: () => serializer.serialize(collected.resourceMetrics),
     },
@@ -132,7 +133,7 @@ export async function statsBench({ quick }) {
     series,
     documentMs: ms.document,
     jsonMs: ms.json,
-    jsonBytes: JSON.stringify(doc).length,
+    jsonBytes: statsToJson(doc).length,
     collectMs: median(collectSamples),
     expositionMs: ms.exposition,
     expositionBytes: serializer.serialize(collected.resourceMetrics).length,

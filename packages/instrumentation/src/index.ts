@@ -74,6 +74,7 @@ export {
   buildStats,
   emptyStatsSnapshot,
   readStatsSnapshot,
+  statsToJson,
   type BuildStatsOptions,
   type CollectionLike,
   type DataPointLike,

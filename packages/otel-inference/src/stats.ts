@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
-import { createStatsSource, type CollectionLike, type StatsSource } from '@otel-inference/instrumentation';
+import { createStatsSource, statsToJson, type CollectionLike, type InferenceStats, type StatsSource } from '@otel-inference/instrumentation';
 import { STATE_KEY } from './register/state-key.js';
 
 /** What the register state holds for stats (register/boot.ts), read through the global key. */
@@ -79,7 +79,7 @@ export function serveStats(source: StatsSource | string, req: IncomingMessage, r
       return;
     }
     source.read().then(
-      (stats) => send(req, res, 200, stats),
+      (stats) => send(req, res, 200, stats, {}, statsToJson),
       (error: unknown) => {
         if (!reportedFailure) {
           reportedFailure = true;
@@ -93,10 +93,17 @@ export function serveStats(source: StatsSource | string, req: IncomingMessage, r
   }
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+function send<T extends object>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: T,
+  headers: Record<string, string> = {},
+  toJson: (body: T) => string = JSON.stringify,
+): void {
   try {
     if (res.headersSent || res.writableEnded || res.destroyed) return;
-    const text = JSON.stringify(body);
+    const text = toJson(body);
     res.statusCode = status;
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.setHeader('cache-control', 'no-store');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketTotal, histogramQuantile, mergeBuckets, quantileOf, subtractBuckets } from '../../../packages/instrumentation/src/stats/quantiles.js';
+import { bucketTotal, histogramQuantile, mergeBuckets, quantileOf, quantilesOf, subtractBuckets } from '../../../packages/instrumentation/src/stats/quantiles.js';
 import { DURATION_BUCKETS } from '../../../packages/instrumentation/src/semconv.js';
 
 const B = [0.1, 0.2, 0.4];
@@ -49,6 +49,24 @@ describe('histogramQuantile (Prometheus histogram_quantile semantics)', () => {
     expect(histogramQuantile(0.5, [], [5])).toBeNaN();
     // negative and NaN counts count as none
     expect(histogramQuantile(0.5, B, [-3, 20, NaN, 0])).toBeCloseTo(0.15, 12);
+  });
+
+  it('quantilesOf (one pass for ascending qs) gives what quantileOf gives, on random histograms', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const qs = [0, 0.1, 0.5, 0.5, 0.95, 0.99, 1];
+    const out: number[] = [];
+    for (let round = 0; round < 500; round++) {
+      const boundaries = round % 5 === 0 ? [-1, 0, 2] : [...DURATION_BUCKETS];
+      const counts = Array.from({ length: boundaries.length + 1 }, () => (random() < 0.4 ? 0 : Math.floor(random() * 20)));
+      const total = counts.reduce((a, b) => a + b, 0);
+      quantilesOf(qs, boundaries, counts, total, out);
+      qs.forEach((q, k) => {
+        const expected = quantileOf(q, boundaries, counts, total);
+        if (Number.isNaN(expected)) expect(out[k]).toBeNaN();
+        else expect(out[k]).toBe(expected);
+      });
+    }
   });
 
   it('quantileOf (no allocation) agrees with histogramQuantile', () => {

@@ -26,6 +26,7 @@ import {
   histogramQuantile,
   readStatsSnapshot,
   StatsCollectionError,
+  statsToJson,
   type InferenceStats,
   type QuantileStats,
 } from '../../../packages/instrumentation/src/index.js';
@@ -447,5 +448,34 @@ describe('what a source refuses', () => {
     expect(createStatsSource({ collect, windowSeconds: 0 }).windowSeconds).toBe(60);
     expect(createStatsSource({ collect, windowSeconds: NaN }).windowSeconds).toBe(60);
     expect(createStatsSource({ collect, windowSeconds: 5 }).windowSeconds).toBe(5);
+  });
+});
+
+describe('statsToJson', () => {
+  it('writes exactly what JSON.stringify writes: every part, odd names, nulls, empty documents', async () => {
+    const { record, collect } = setup();
+    const names = ['model-a', 'with "quotes" and \\ backslash', 'line\nbreak\u2028sep', 'ünïcødé 模型', '__proto__', ''];
+    for (const [i, name] of names.entries()) {
+      const m = { [ATTR.requestModel]: name };
+      record(INSTRUMENT.requests, i + 1, { ...m, [ATTR.outcome]: OUTCOME.success, [ATTR.backend]: `b"${i}` });
+      record(INSTRUMENT.operationDuration, 0.1 * (i + 1), { ...m, [ATTR.outcome]: OUTCOME.success });
+      record(INSTRUMENT.timeToFirstChunk, 1 / 3, { ...m, [ATTR.backend]: `b"${i}` });
+      record(SERVER_INSTRUMENT.timeToFirstToken, 0.123456789, m);
+      record(SERVER_INSTRUMENT.requests, 2, { ...m, [ATTR.outcome]: OUTCOME.error, [ATTR.errorType]: '500' });
+    }
+    record(INSTRUMENT.requests, 1, { [ATTR.outcome]: OUTCOME.cancelled });
+    record(GATEWAY_INSTRUMENT.fallbacks, 4, { [ATTR.fallbackFrom]: 'x"', [ATTR.fallbackTo]: 'y\n' });
+    let now = 0;
+    const source = createStatsSource({ collect, windowSeconds: 1, now: () => now });
+    const docs: InferenceStats[] = [await source.read()];
+    now = 1500;
+    record(INSTRUMENT.requests, 1, { [ATTR.requestModel]: 'model-a', [ATTR.outcome]: OUTCOME.success });
+    docs.push(await source.read());
+    docs.push(buildStats(readStatsSnapshot({ resourceMetrics: [] }, 0), { base: undefined, uptimeSeconds: 0, windowSeconds: 60 }));
+    for (const doc of docs) expect(statsToJson(doc)).toBe(JSON.stringify(doc));
+    expect(docs[1]!.models.find((m) => m.model === '__proto__')!.client!.lifetime.requests.total).toBe(5);
+    // Not a document of this version: JSON.stringify's text.
+    const other = { ...docs[0]!, schema_version: 2, extra: true } as unknown as InferenceStats;
+    expect(statsToJson(other)).toBe(JSON.stringify(other));
   });
 });

@@ -75,6 +75,35 @@ export function quantileOf(q: number, boundaries: readonly number[], counts: rea
   return bucketStart + (bucketEnd - bucketStart) * ((rank - below) / (cumulative - below));
 }
 
+/**
+ * {@link quantileOf} for several `qs` in ascending order, in one pass over the buckets: `out[k]`
+ * is the quantile `qs[k]`, the same number `quantileOf` gives.
+ */
+export function quantilesOf(qs: readonly number[], boundaries: readonly number[], counts: readonly number[], total: number, out: number[]): void {
+  const n = boundaries.length;
+  if (n < 1 || !(total > 0)) {
+    for (let k = 0; k < qs.length; k++) out[k] = NaN;
+    return;
+  }
+  let b = 0;
+  let below = 0;
+  let cumulative = clean(counts[0]!);
+  for (let k = 0; k < qs.length; k++) {
+    const rank = qs[k]! * total;
+    while (b < n && cumulative < rank) {
+      below = cumulative;
+      b++;
+      cumulative += clean(counts[b]!);
+    }
+    if (b === n) out[k] = boundaries[n - 1]!;
+    else if (b === 0 && boundaries[0]! <= 0) out[k] = boundaries[0]!;
+    else {
+      const bucketStart = b === 0 ? 0 : boundaries[b - 1]!;
+      out[k] = bucketStart + (boundaries[b]! - bucketStart) * ((rank - below) / (cumulative - below));
+    }
+  }
+}
+
 /** Adds histograms with the same boundaries (e.g. every series of one model); undefined for none. */
 export function mergeBuckets(histograms: readonly (Buckets | undefined)[]): { boundaries: number[]; counts: number[] } | undefined {
   let out: { boundaries: number[]; counts: number[] } | undefined;

@@ -8,7 +8,7 @@
  * difference of the bucket counts, as PromQL's `histogram_quantile(q, increase(…_bucket[w]))`.
  */
 import { ATTR, GATEWAY_METRIC, METER_NAME, METRIC, OUTCOME, SERVER_METRIC, TOKEN_TYPE } from '../semconv.js';
-import { quantileOf, sameBoundaries } from './quantiles.js';
+import { quantilesOf, sameBoundaries } from './quantiles.js';
 import {
   STATS_SCHEMA_VERSION,
   type BackendStats,
@@ -316,14 +316,12 @@ function quantiles(now: Hist, before: Hist | undefined): QuantileStats {
   const boundaries = now.boundaries!;
   let total = 0;
   for (let i = 0; i <= boundaries.length; i++) total += counts[i]! > 0 ? counts[i]! : 0;
-  return {
-    count,
-    sum,
-    p50: finite(quantileOf(0.5, boundaries, counts, total)),
-    p95: finite(quantileOf(0.95, boundaries, counts, total)),
-    p99: finite(quantileOf(0.99, boundaries, counts, total)),
-  };
+  quantilesOf(QS, boundaries, counts, total, picked);
+  return { count, sum, p50: finite(picked[0]!), p95: finite(picked[1]!), p99: finite(picked[2]!) };
 }
+
+const QS: readonly number[] = [0.5, 0.95, 0.99];
+const picked: number[] = [NaN, NaN, NaN];
 
 function finite(n: number): number | null {
   return Number.isFinite(n) ? n : null;
@@ -444,4 +442,78 @@ export function buildStats(now: StatsSnapshot, options: BuildStatsOptions): Infe
     models,
     fallbacks: { lifetime: fallbackList(now, undefined), window: fallbackList(now, base) },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JSON text. JSON.stringify spends most of its time on the keys and the shape it rediscovers
+// in every object; the document's shape is fixed, so its text is written with the keys in place:
+// about half the time, the same text (a test parses both and compares).
+
+/** A number as JSON writes it; what is not finite (never produced) as null, as JSON.stringify does. */
+function num(value: number | null): string {
+  return value !== null && Number.isFinite(value) ? '' + value : 'null';
+}
+
+function histogramJson(h: QuantileStats): string {
+  return `{"count":${num(h.count)},"sum":${num(h.sum)},"p50":${num(h.p50)},"p95":${num(h.p95)},"p99":${num(h.p99)}}`;
+}
+
+function periodHead(p: ClientPeriodStats | ServerPeriodStats): string {
+  const r = p.requests;
+  return (
+    `{"requests":{"total":${num(r.total)},"success":${num(r.success)},"error":${num(r.error)},"cancelled":${num(r.cancelled)}},` +
+    `"error_rate":${num(p.error_rate)},"requests_per_s":${num(p.requests_per_s)},` +
+    `"duration_s":${histogramJson(p.duration_s)},"ttft_s":${histogramJson(p.ttft_s)}`
+  );
+}
+
+function periodTail(p: ClientPeriodStats | ServerPeriodStats): string {
+  return (
+    `"tokens":{"input":${num(p.tokens.input)},"output":${num(p.tokens.output)}},` +
+    `"output_tokens_per_s":${num(p.output_tokens_per_s)},"output_token_rate":${histogramJson(p.output_token_rate)}}`
+  );
+}
+
+function clientPeriodJson(p: ClientPeriodStats): string {
+  return `${periodHead(p)},"time_per_output_chunk_s":${histogramJson(p.time_per_output_chunk_s)},${periodTail(p)}`;
+}
+
+function serverPeriodJson(p: ServerPeriodStats): string {
+  return `${periodHead(p)},"time_per_output_token_s":${histogramJson(p.time_per_output_token_s)},"queue_s":${histogramJson(p.queue_s)},${periodTail(p)}`;
+}
+
+function clientSideJson(c: ClientSideStats): string {
+  return `"active":${num(c.active)},"lifetime":${clientPeriodJson(c.lifetime)},"window":${clientPeriodJson(c.window)}`;
+}
+
+/**
+ * The document as JSON text: what `JSON.stringify(stats)` gives (key order included), in about half
+ * the time. For a document from {@link buildStats}; another object is handed to JSON.stringify.
+ */
+export function statsToJson(stats: InferenceStats): string {
+  if (stats.schema_version !== STATS_SCHEMA_VERSION) return JSON.stringify(stats);
+  const w = stats.window;
+  let out =
+    `{"schema_version":${STATS_SCHEMA_VERSION},"time":${JSON.stringify(stats.time)},"uptime_s":${num(stats.uptime_s)},` +
+    `"window":{"target_s":${num(w.target_s)},"seconds":${num(w.seconds)},"complete":${w.complete ? 'true' : 'false'}},"models":[`;
+  for (let i = 0; i < stats.models.length; i++) {
+    const m = stats.models[i]!;
+    if (i > 0) out += ',';
+    out += `{"model":${JSON.stringify(m.model)}`;
+    if (m.client !== undefined) out += `,"client":{${clientSideJson(m.client)}}`;
+    if (m.server !== undefined) {
+      const s = m.server;
+      out += `,"server":{"active":${num(s.active)},"waiting":${num(s.waiting)},"lifetime":${serverPeriodJson(s.lifetime)},"window":${serverPeriodJson(s.window)}}`;
+    }
+    if (m.backends !== undefined) {
+      out += ',"backends":[';
+      for (let k = 0; k < m.backends.length; k++) {
+        const b = m.backends[k]!;
+        out += `${k > 0 ? ',' : ''}{"backend":${JSON.stringify(b.backend)},${clientSideJson(b)}}`;
+      }
+      out += ']';
+    }
+    out += '}';
+  }
+  return `${out}],"fallbacks":${JSON.stringify(stats.fallbacks)}}`;
 }
