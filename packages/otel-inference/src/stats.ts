@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
-import { createStatsSource, statsToJson, type CollectionLike, type InferenceStats, type StatsSource } from '@otel-inference/instrumentation';
+import { createStatsSource, statsToJson, type CollectionLike, type StatsSource } from '@otel-inference/instrumentation';
 import { STATE_KEY } from './register/state-key.js';
 
 /** What the register state holds for stats (register/boot.ts), read through the global key. */
