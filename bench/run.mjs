@@ -12,7 +12,7 @@
 //
 //   npm run bench                       everything (about 12 min on 2 cores)
 //   npm run bench -- --quick            a rough pass
-//   npm run bench -- --only=recording,e2e   some sections: recording, wrapper, heap, cpu, e2e
+//   npm run bench -- --only=recording,e2e   some sections: recording, wrapper, heap, cpu, e2e, gateway
 //   node --expose-gc bench/alternatives.mjs  the designs weighed for the hot path
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +21,7 @@ import * as metricsApi from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createInferenceAggregator, createInferenceMetrics } from '../packages/instrumentation/dist/index.js';
 import { startSimServer } from '../sim/dist/index.js';
+import { gatewayBench } from './gateway.mjs';
 import { compare, fmt, median, verdict } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench does)');
@@ -334,6 +335,12 @@ if (section('e2e')) {
       );
     }
   }
+}
+
+if (section('gateway')) {
+  const { added, target } = await gatewayBench({ quick });
+  const ours = added['otel-inference'];
+  verdicts.push([`gateway adds < ${target} µs/request`, ours < target, `+${ours.toFixed(1)} µs CPU per proxied 20-chunk stream (prom-client by hand +${added['prom-client'].toFixed(1)} µs)`]);
 }
 
 if (verdicts.length > 0) {
