@@ -24,6 +24,19 @@ export {
   type TokenUsage,
   type UsageExtractor,
 } from './core/shapes.js';
+export {
+  startServerRequest,
+  type ServerPhase,
+  type ServerRequest,
+  type ServerRequestOptions,
+  type ServerRequestResult,
+  observeServerGauge,
+  type ServerGaugeCallback,
+  type ServerGaugeHandle,
+  type ServerGaugeObservation,
+  type ServerGaugeOptions,
+  type ServerGaugeSpec,
+} from './server/index.js';
 export { InferenceInstrumentation, type InferenceInstrumentationConfig } from './instrumentations/base.js';
 export {
   INFERENCE_INSTRUMENTATIONS,
@@ -48,16 +61,26 @@ export {
   METER_NAME,
   METRIC,
   OUTCOME,
+  PHASE,
+  SERVER_GAUGE,
+  SERVER_INSTRUMENT,
+  SERVER_METRIC,
+  SERVER_TPOT_BUCKETS,
+  SERVER_TTFT_BUCKETS,
   TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
   type InstrumentKey,
   type InstrumentKind,
   type InstrumentSpec,
   type Outcome,
+  type ServerGaugeKey,
+  type ServerInstrumentKey,
 } from './semconv.js';
 export {
   PROMETHEUS_LABEL,
   PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_GAUGE,
+  PROMETHEUS_SERVER_METRIC,
   prometheusLabel,
   prometheusMetric,
   prometheusName,

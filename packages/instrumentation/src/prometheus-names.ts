@@ -20,11 +20,13 @@ import {
   GATEWAY_INSTRUMENT,
   GPU_INSTRUMENT,
   INSTRUMENT,
+  SERVER_GAUGE,
   SERVER_INSTRUMENT,
   type GatewayInstrumentKey,
   type GpuInstrumentKey,
   type InstrumentKey,
   type InstrumentKind,
+  type ServerGaugeKey,
   type ServerInstrumentKey,
 } from './semconv.js';
 
@@ -177,6 +179,9 @@ export const PROMETHEUS_SERVER_METRIC: { readonly [K in ServerInstrumentKey]: Pr
   SERVER_INSTRUMENT,
   prometheusMetric,
 );
+
+/** The Prometheus names of the well-known server gauges, keyed like `SERVER_GAUGE`. */
+export const PROMETHEUS_SERVER_GAUGE: { readonly [K in ServerGaugeKey]: PrometheusMetric } = mapValues(SERVER_GAUGE, prometheusMetric);
 
 /** The Prometheus names of the gateway instruments, keyed like `GATEWAY_INSTRUMENT`. */
 export const PROMETHEUS_GATEWAY_METRIC: { readonly [K in GatewayInstrumentKey]: PrometheusMetric } = mapValues(

@@ -265,7 +265,7 @@ export const SERVER_DESCRIPTION = {
   requests: 'Inference requests served that ended, by outcome.',
   activeRequests: 'Inference requests being served (admitted or not).',
   waitingRequests: 'Inference requests queued and not yet admitted.',
-  queueDuration: 'Time a served request waited in the queue before it was admitted.',
+  queueDuration: 'Time a served request waited in the queue: until it was admitted, or until it ended unadmitted.',
   phaseDuration: 'Time a served request spent in a phase or stage (prefill, decode, tokenize...).',
   tokens: 'Tokens a server read (input) and generated (output), counted as they happen.',
   outputTokenRate: 'Output tokens per second of a served request, over its decode time.',
@@ -352,6 +352,43 @@ export const SERVER_INSTRUMENT = {
 } as const satisfies { readonly [K in keyof typeof SERVER_METRIC]: InstrumentSpec };
 
 export type ServerInstrumentKey = keyof typeof SERVER_INSTRUMENT;
+
+/**
+ * Well-known gauges a model server reports through `observeServerGauge` (an observable gauge read
+ * at each collection). Ratios are in unit `1`, from 0 to 1 (Prometheus names end in `_ratio`).
+ */
+export const SERVER_GAUGE = {
+  batchSize: {
+    name: 'inference.server.batch.size',
+    kind: 'gauge',
+    unit: '{request}',
+    description: 'Requests in the batch the server is running now.',
+    valueType: 'int',
+  },
+  kvCacheUtilization: {
+    name: 'inference.server.kv_cache.utilization',
+    kind: 'gauge',
+    unit: '1',
+    description: 'Fraction of the KV cache in use, from 0 to 1.',
+    valueType: 'double',
+  },
+  paddingRatio: {
+    name: 'inference.server.padding.ratio',
+    kind: 'gauge',
+    unit: '1',
+    description: 'Fraction of the token slots of the current batch that are padding, from 0 to 1.',
+    valueType: 'double',
+  },
+  queueSize: {
+    name: 'inference.server.queue.size',
+    kind: 'gauge',
+    unit: '{request}',
+    description: "Requests waiting in one of the server's own queues, by inference.phase (a stage's queue).",
+    valueType: 'int',
+  },
+} as const satisfies { readonly [key: string]: InstrumentSpec & { readonly kind: 'gauge' } };
+
+export type ServerGaugeKey = keyof typeof SERVER_GAUGE;
 
 /** Gateways: what a request routed across backends records beside the client-side series. */
 export const GATEWAY_METRIC = {
