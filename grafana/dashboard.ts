@@ -119,9 +119,9 @@ const M = {
   gpuMemoryUtilization: PGPU.memoryUtilization.name,
   gpuMemoryUsage: PGPU.memoryUsage.name,
   gpuMemoryLimit: PGPU.memoryLimit.name,
-  processCpu: HOST_METRIC.processCpuUtilization.name,
+  processCpuTime: HOST_METRIC.processCpuTime.name,
   processMemory: HOST_METRIC.processMemoryUsage.name,
-  systemCpu: HOST_METRIC.systemCpuUtilization.name,
+  systemCpuTime: HOST_METRIC.systemCpuTime.name,
   systemMemory: HOST_METRIC.systemMemoryUsage.name,
 } as const;
 
@@ -190,8 +190,8 @@ const QUANTILES: Array<[number, string]> = [
 ];
 
 /** `sum by (job, instance) (gauge{system filter, extra})`: one line per process. */
-function perProcess(gauge: string, extra = '', groupBy: string[] = []): string {
-  return `sum by (${['job', 'instance', ...groupBy].join(', ')}) (${sel(gauge, extra, SYSTEM_FILTER)})`;
+function perProcess(gauge: string, extra = ''): string {
+  return `sum by (job, instance) (${sel(gauge, extra, SYSTEM_FILTER)})`;
 }
 
 /** p50/p95/p99 + mean targets of one latency histogram. */
@@ -607,7 +607,7 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'Queue time p95 by model',
-      `p95 per request model of ${SERVER_METRIC.queueDuration}: how long admitted requests waited before admission. Requests still waiting are not in it yet: see waiting requests.`,
+      `p95 per request model of ${SERVER_METRIC.queueDuration}: each wait in the queue, recorded when the request is admitted, or when it ends without having been admitted. Requests still waiting are not in it yet: see waiting requests.`,
       's',
       [q(quantile(0.95, M.queue, byModel), showLabel(L.requestModel), 'A')],
       8,
@@ -730,29 +730,34 @@ export function buildDashboard(): Dashboard {
     ),
   );
 
-  // System: the process and its machine (@opentelemetry/host-metrics), GPUs (nvidia-smi)
+  // System: the process and its machine (@opentelemetry/instrumentation-host-metrics), GPUs (nvidia-smi)
   b.withRow(row('System'));
   const proc = '{{job}} {{instance}}';
   b.withPanel(
     timeseries(
-      'CPU utilization',
-      `Per process (${HOST_METRIC.processCpuUtilization.otelName}, user + system): its share of all the host's CPUs, so a single busy thread on N CPUs reads 1/N. Host (${HOST_METRIC.systemCpuUtilization.otelName}): the mean over logical CPUs of the time each was not ${HOST_VALUE.cpuIdle}. Both over the last collection interval, from @opentelemetry/host-metrics.`,
-      'percentunit',
+      'CPU (cores in use)',
+      `CPU seconds per second, from the ${HOST_METRIC.processCpuTime.otelName} and ${HOST_METRIC.systemCpuTime.otelName} counters of @opentelemetry/instrumentation-host-metrics: the process (user + system; 1 = one core full, the ceiling of the Node.js main thread), the host's CPUs outside ${HOST_VALUE.cpuIdle}, and how many logical CPUs the host has. Every process on a host reports the same host lines.`,
+      'short',
       [
-        q(perProcess(M.processCpu), `process ${proc}`, 'A'),
+        q(`sum by (job, instance) (rate(${sel(M.processCpuTime, '', SYSTEM_FILTER)}[${RATE}]))`, `process ${proc}`, 'A'),
         q(
-          `avg by (job, instance) (sum by (job, instance, ${HOST_LABEL.systemCpuLogicalNumber}) (${sel(M.systemCpu, `${HOST_LABEL.systemCpuState}!="${HOST_VALUE.cpuIdle}"`, SYSTEM_FILTER)}))`,
-          `host ${proc}`,
+          `sum by (job, instance) (rate(${sel(M.systemCpuTime, `${HOST_LABEL.cpuMode}!="${HOST_VALUE.cpuIdle}"`, SYSTEM_FILTER)}[${RATE}]))`,
+          `host busy ${proc}`,
           'B',
+        ),
+        q(
+          `count by (job, instance) (rate(${sel(M.systemCpuTime, `${HOST_LABEL.cpuMode}="${HOST_VALUE.cpuIdle}"`, SYSTEM_FILTER)}[${RATE}]))`,
+          `host CPUs ${proc}`,
+          'C',
         ),
       ],
       6,
-    ).max(1),
+    ),
   );
   b.withPanel(
     timeseries(
       'Memory',
-      `Process resident set size (${HOST_METRIC.processMemoryUsage.otelName}), and the host's memory: used and total (${HOST_METRIC.systemMemoryUsage.otelName} with ${HOST_ATTR.systemMemoryState}="${HOST_VALUE.memoryUsed}", and over every state), from @opentelemetry/host-metrics.`,
+      `Process resident set size (${HOST_METRIC.processMemoryUsage.otelName}), and the host's memory: used and total (${HOST_METRIC.systemMemoryUsage.otelName} with ${HOST_ATTR.systemMemoryState}="${HOST_VALUE.memoryUsed}", and over every state), from @opentelemetry/instrumentation-host-metrics.`,
       'bytes',
       [
         q(perProcess(M.processMemory), `process RSS ${proc}`, 'A'),
@@ -762,17 +767,16 @@ export function buildDashboard(): Dashboard {
       6,
     ),
   );
-  const gpu = `GPU ${showLabel(GPU_LABEL.id)} ${proc}`;
+  // Every process on a GPU host reports the same GPUs: one line per GPU (max, never sum).
+  const perGpu = (gauge: string) => `max by (${GPU_LABEL.id}, ${GPU_LABEL.name}) (${sel(gauge, '', SYSTEM_FILTER)})`;
+  const gpu = `${showLabel(GPU_LABEL.name)} ${showLabel(GPU_LABEL.id)}`;
   const noGpu = 'No GPU metrics (no nvidia-smi on the host)';
   b.withPanel(
     timeseries(
       'GPU utilization',
-      `Per GPU (${GPU_LABEL.id}): ${GPU_METRIC.utilization}, the share of the last sample period the GPU was busy, and ${GPU_METRIC.memoryUtilization}, the share of its memory in use. Read from nvidia-smi where it exists; empty on hosts without one.`,
+      `Per GPU (${GPU_LABEL.id}, its UUID): ${GPU_METRIC.utilization}, the share of the driver's last sample period in which a kernel ran, and ${GPU_METRIC.memoryUtilization}, the share of its memory in use. Read from nvidia-smi where it exists; empty on hosts without one, and a value nvidia-smi does not give (MIG, unified memory) is missing, not 0.`,
       'percentunit',
-      [
-        q(perProcess(M.gpuUtilization, '', [GPU_LABEL.id]), `busy ${gpu}`, 'A'),
-        q(perProcess(M.gpuMemoryUtilization, '', [GPU_LABEL.id]), `memory ${gpu}`, 'B'),
-      ],
+      [q(perGpu(M.gpuUtilization), `busy ${gpu}`, 'A'), q(perGpu(M.gpuMemoryUtilization), `memory ${gpu}`, 'B')],
       6,
     )
       .max(1)
@@ -781,12 +785,9 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'GPU memory',
-      `Per GPU (${GPU_LABEL.id}): memory used (${GPU_METRIC.memoryUsage}) and its size (${GPU_METRIC.memoryLimit}). Read from nvidia-smi where it exists; empty on hosts without one.`,
+      `Per GPU (${GPU_LABEL.id}, its UUID): memory used (${GPU_METRIC.memoryUsage}) and installed (${GPU_METRIC.memoryLimit}). Read from nvidia-smi where it exists; empty on hosts without one.`,
       'bytes',
-      [
-        q(perProcess(M.gpuMemoryUsage, '', [GPU_LABEL.id]), `used ${gpu}`, 'A'),
-        q(perProcess(M.gpuMemoryLimit, '', [GPU_LABEL.id]), `total ${gpu}`, 'B'),
-      ],
+      [q(perGpu(M.gpuMemoryUsage), `used ${gpu}`, 'A'), q(perGpu(M.gpuMemoryLimit), `total ${gpu}`, 'B')],
       6,
     ).noValue(noGpu),
   );

@@ -7,7 +7,8 @@
  *   PROMETHEUS_GPU_METRIC for the serving side, PROMETHEUS_LABEL; all derived from semconv.ts by
  *   prometheusName);
  * - the metrics of other OpenTelemetry packages the dashboard shows (the HTTP metrics of
- *   @opentelemetry/instrumentation-http, the CPU and memory gauges of @opentelemetry/host-metrics)
+ *   @opentelemetry/instrumentation-http, the CPU and memory metrics of
+ *   @opentelemetry/instrumentation-host-metrics)
  *   are declared here once, by their OTel name, unit and kind, and translated by the same function.
  *
  * It also renders the Markdown table of metric names for the docs:
@@ -63,25 +64,28 @@ export const HTTP_LABEL: { readonly [K in keyof typeof HTTP_ATTR]: string } = {
 };
 
 /**
- * The @opentelemetry/host-metrics (0.39) gauges the dashboard's System row shows. That package
- * creates them as observable gauges *without a unit* (only the `*.cpu.time` counters have one), so
- * their Prometheus names carry no `_bytes` or `_ratio` suffix. The utilizations are fractions
- * (0–1): `process.cpu.utilization` of all the host's CPUs, per `process.cpu.state` (user,
- * system); `system.cpu.utilization` of one logical CPU, per `system.cpu.state`. The memory
- * usages are bytes: the process' RSS, and the host's memory per `system.memory.state` (used, free).
+ * The @opentelemetry/instrumentation-host-metrics (0.7) metrics the dashboard's System row reads,
+ * as that library creates them: the CPU-time counters (unit `s`, per `cpu.mode`, and for the host
+ * per `cpu.logical_number` too) and the memory gauges, which it gives no unit, so their Prometheus
+ * names carry no `_bytes` suffix (they are bytes: the process's RSS, and the host's memory per
+ * `system.memory.state`, used or free). The dashboard reads CPU as the rate of the time counters
+ * (cores in use over the rate window) rather than the library's utilization gauges, whose window
+ * is whatever time passed since the previous collection by any reader of the process.
  */
 export const HOST_METRIC = {
-  processCpuUtilization: prometheusMetric({ name: 'process.cpu.utilization', kind: 'gauge' }),
+  processCpuTime: prometheusMetric({ name: 'process.cpu.time', unit: 's', kind: 'counter' }),
   processMemoryUsage: prometheusMetric({ name: 'process.memory.usage', kind: 'gauge' }),
-  systemCpuUtilization: prometheusMetric({ name: 'system.cpu.utilization', kind: 'gauge' }),
+  systemCpuTime: prometheusMetric({ name: 'system.cpu.time', unit: 's', kind: 'counter' }),
   systemMemoryUsage: prometheusMetric({ name: 'system.memory.usage', kind: 'gauge' }),
 } as const satisfies Record<string, PrometheusMetric>;
 
-/** Attributes of the host metrics, and the values the dashboard selects. */
+/** Attributes of the host metrics (keyed as the library's own constants name them), and the values the dashboard selects. */
 export const HOST_ATTR = {
-  processCpuState: 'process.cpu.state',
-  systemCpuState: 'system.cpu.state',
-  systemCpuLogicalNumber: 'system.cpu.logical_number',
+  /** `user`, `system`, `idle`, `interrupt`, `nice` (the process: `user`, `system`). */
+  cpuMode: 'cpu.mode',
+  /** The host's time only: one series per logical CPU, `"0"`, `"1"`, … */
+  cpuLogicalNumber: 'cpu.logical_number',
+  /** `used` or `free`. */
   systemMemoryState: 'system.memory.state',
 } as const;
 
@@ -92,9 +96,8 @@ export const HOST_VALUE = {
 
 /** Their Prometheus label names. */
 export const HOST_LABEL: { readonly [K in keyof typeof HOST_ATTR]: string } = {
-  processCpuState: prometheusLabel(HOST_ATTR.processCpuState),
-  systemCpuState: prometheusLabel(HOST_ATTR.systemCpuState),
-  systemCpuLogicalNumber: prometheusLabel(HOST_ATTR.systemCpuLogicalNumber),
+  cpuMode: prometheusLabel(HOST_ATTR.cpuMode),
+  cpuLogicalNumber: prometheusLabel(HOST_ATTR.cpuLogicalNumber),
   systemMemoryState: prometheusLabel(HOST_ATTR.systemMemoryState),
 };
 

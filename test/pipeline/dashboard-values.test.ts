@@ -9,7 +9,7 @@
  * - Heatmaps: a cell is calls (or chunks) per second in one bucket, the same number at any zoom.
  * - The Serving, Gateway and System rows: every query of every panel returns the number of a known
  *   load (a model server with two models, a gateway with backends and fallbacks, a process with host
- *   and GPU gauges), and a panel or query added to those rows without an expected value fails.
+ *   metrics, GPUs reported by two processes), and a panel or query added to those rows without an expected value fails.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,8 +70,8 @@ const EVAL = '30m';
 type Labels = Record<string, string>;
 const labelText = (labels: Labels) => `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
 /** A counter growing by `per15s` every scrape. */
-const series = (name: string, labels: Labels, per15s: number) => ({
-  series: `${name}${labelText({ ...BASE, ...labels })}`,
+const series = (name: string, labels: Labels, per15s: number, base: Labels = BASE) => ({
+  series: `${name}${labelText({ ...base, ...labels })}`,
   values: per15s === 0 ? `0x${SAMPLES}` : `0+${per15s}x${SAMPLES}`,
 });
 
@@ -262,15 +262,27 @@ const gatewaySeries = [
 ];
 
 /**
- * System: the process uses 0.2 (user) + 0.05 (system) of the host's CPUs; the host's two CPUs are
- * busy 0.6 and 0.4 of the time (0.5 on average); RSS 500 MB, host memory 8 GB used of 16 GB; two
- * GPUs, 75% and 25% busy, 40 GB and 8 GB used of 80 GB each.
+ * System, per second: the process uses 0.2 (user) + 0.05 (system) CPU seconds; the host's two CPUs
+ * are busy 0.6 and 0.4 s (1 core in all); RSS 500 MB, host memory 8 GB used of 16 GB. Two GPUs, 75%
+ * and 25% busy, 40 GB and 8 GB used of 80 GB each, reported alike by two processes on the host.
  */
-const cpu = (n: string, state: string) => ({ [HOST_LABEL.systemCpuLogicalNumber]: n, [HOST_LABEL.systemCpuState]: state });
-const gpu = (id: string) => ({ [GPU_LABEL.id]: id, [GPU_LABEL.type]: 'gpu' });
+const cpuTime = (n: string, mode: string) => ({ [HOST_LABEL.cpuLogicalNumber]: n, [HOST_LABEL.cpuMode]: mode });
+const gpu = (n: string) => ({ [GPU_LABEL.id]: `GPU-uuid-${n}`, [GPU_LABEL.name]: `GPU ${n}`, [GPU_LABEL.type]: 'gpu' });
+const gpuGauges = (instance: string) =>
+  (
+    [
+      [PGPU.utilization.name, 0.75, 0.25],
+      [PGPU.memoryUtilization.name, 0.5, 0.1],
+      [PGPU.memoryUsage.name, 40e9, 8e9],
+      [PGPU.memoryLimit.name, 80e9, 80e9],
+    ] as const
+  ).flatMap(([name, first, second]) => [
+    gauge(name, gpu('0'), first, { ...SYSTEM_BASE, instance }),
+    gauge(name, gpu('1'), second, { ...SYSTEM_BASE, instance }),
+  ]);
 const systemSeries = [
-  gauge(HOST_METRIC.processCpuUtilization.name, { [HOST_LABEL.processCpuState]: 'user' }, 0.2, SYSTEM_BASE),
-  gauge(HOST_METRIC.processCpuUtilization.name, { [HOST_LABEL.processCpuState]: 'system' }, 0.05, SYSTEM_BASE),
+  series(HOST_METRIC.processCpuTime.name, { [HOST_LABEL.cpuMode]: 'user' }, 15 * 0.2, SYSTEM_BASE),
+  series(HOST_METRIC.processCpuTime.name, { [HOST_LABEL.cpuMode]: 'system' }, 15 * 0.05, SYSTEM_BASE),
   ...(
     [
       ['0', 'user', 0.5],
@@ -284,22 +296,17 @@ const systemSeries = [
       ['1', 'interrupt', 0],
       ['1', HOST_VALUE.cpuIdle, 0.6],
     ] as const
-  ).map(([n, state, v]) => gauge(HOST_METRIC.systemCpuUtilization.name, cpu(n, state), v, SYSTEM_BASE)),
+  ).map(([n, mode, v]) => series(HOST_METRIC.systemCpuTime.name, cpuTime(n, mode), 15 * v, SYSTEM_BASE)),
   gauge(HOST_METRIC.processMemoryUsage.name, {}, 500e6, SYSTEM_BASE),
   gauge(HOST_METRIC.systemMemoryUsage.name, { [HOST_LABEL.systemMemoryState]: HOST_VALUE.memoryUsed }, 8e9, SYSTEM_BASE),
   gauge(HOST_METRIC.systemMemoryUsage.name, { [HOST_LABEL.systemMemoryState]: 'free' }, 8e9, SYSTEM_BASE),
-  gauge(PGPU.utilization.name, gpu('0'), 0.75, SYSTEM_BASE),
-  gauge(PGPU.utilization.name, gpu('1'), 0.25, SYSTEM_BASE),
-  gauge(PGPU.memoryUtilization.name, gpu('0'), 0.5, SYSTEM_BASE),
-  gauge(PGPU.memoryUtilization.name, gpu('1'), 0.1, SYSTEM_BASE),
-  gauge(PGPU.memoryUsage.name, gpu('0'), 40e9, SYSTEM_BASE),
-  gauge(PGPU.memoryUsage.name, gpu('1'), 8e9, SYSTEM_BASE),
-  gauge(PGPU.memoryLimit.name, gpu('0'), 80e9, SYSTEM_BASE),
-  gauge(PGPU.memoryLimit.name, gpu('1'), 80e9, SYSTEM_BASE),
+  ...gpuGauges('a'),
+  ...gpuGauges('b'),
 ];
 
 const model = (m: string) => ({ [L.requestModel]: m });
 const proc = { job: BASE.job, instance: BASE.instance };
+const gpuLine = (n: string) => ({ [GPU_LABEL.id]: `GPU-uuid-${n}`, [GPU_LABEL.name]: `GPU ${n}` });
 /**
  * What each target of the three rows must return on these loads, by panel title and legend:
  * the labels and the value of every sample (rounded to 4 decimals). Derivations: a quantile in a
@@ -391,23 +398,25 @@ const ROWS: Record<string, { load: Array<{ series: string; values: string }>; pa
   System: {
     load: systemSeries,
     panels: {
-      'CPU utilization': {
+      'CPU (cores in use)': {
         'process {{job}} {{instance}}': [[proc, 0.25]],
-        // mean over the two CPUs of the non-idle states: (0.6 + 0.4) / 2
-        'host {{job}} {{instance}}': [[proc, 0.5]],
+        // the non-idle seconds of both CPUs: 0.6 + 0.4
+        'host busy {{job}} {{instance}}': [[proc, 1]],
+        'host CPUs {{job}} {{instance}}': [[proc, 2]],
       },
       Memory: {
         'process RSS {{job}} {{instance}}': [[proc, 500e6]],
         'host used {{job}} {{instance}}': [[proc, 8e9]],
         'host total {{job}} {{instance}}': [[proc, 16e9]],
       },
+      // two processes report each GPU: one line per GPU with its value (a sum would double it)
       'GPU utilization': {
-        [`busy GPU {{${GPU_LABEL.id}}} {{job}} {{instance}}`]: [[{ ...proc, [GPU_LABEL.id]: '0' }, 0.75], [{ ...proc, [GPU_LABEL.id]: '1' }, 0.25]],
-        [`memory GPU {{${GPU_LABEL.id}}} {{job}} {{instance}}`]: [[{ ...proc, [GPU_LABEL.id]: '0' }, 0.5], [{ ...proc, [GPU_LABEL.id]: '1' }, 0.1]],
+        [`busy {{${GPU_LABEL.name}}} {{${GPU_LABEL.id}}}`]: [[gpuLine('0'), 0.75], [gpuLine('1'), 0.25]],
+        [`memory {{${GPU_LABEL.name}}} {{${GPU_LABEL.id}}}`]: [[gpuLine('0'), 0.5], [gpuLine('1'), 0.1]],
       },
       'GPU memory': {
-        [`used GPU {{${GPU_LABEL.id}}} {{job}} {{instance}}`]: [[{ ...proc, [GPU_LABEL.id]: '0' }, 40e9], [{ ...proc, [GPU_LABEL.id]: '1' }, 8e9]],
-        [`total GPU {{${GPU_LABEL.id}}} {{job}} {{instance}}`]: [[{ ...proc, [GPU_LABEL.id]: '0' }, 80e9], [{ ...proc, [GPU_LABEL.id]: '1' }, 80e9]],
+        [`used {{${GPU_LABEL.name}}} {{${GPU_LABEL.id}}}`]: [[gpuLine('0'), 40e9], [gpuLine('1'), 8e9]],
+        [`total {{${GPU_LABEL.name}}} {{${GPU_LABEL.id}}}`]: [[gpuLine('0'), 80e9], [gpuLine('1'), 80e9]],
       },
     },
   },

@@ -261,27 +261,32 @@ describe('names: one source of truth (semconv.ts → grafana/names.ts)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('the host metrics are declared as @opentelemetry/host-metrics creates them (name, unit, kind)', async (ctx) => {
+  it('the host metrics are declared as @opentelemetry/instrumentation-host-metrics creates them (name, unit, kind)', async (ctx) => {
     // Installed with the preload's host metrics (OTEL_INFERENCE_HOST_METRICS); before that, nothing to compare.
-    const spec = '@opentelemetry/host-metrics';
+    const spec = '@opentelemetry/instrumentation-host-metrics';
     try {
       createRequire(import.meta.url).resolve(spec);
     } catch {
       ctx.skip(`${spec} is not installed`);
       return;
     }
-    const { HostMetrics } = (await import(spec)) as {
-      HostMetrics: new (config: { meterProvider: MeterProvider; metricGroups?: string[] }) => { start(): void };
+    const { HostMetricsInstrumentation } = (await import(spec)) as {
+      HostMetricsInstrumentation: new (config: { metricGroups?: string[] }) => { setMeterProvider(p: MeterProvider): void; disable(): void };
     };
     const t = createTestMetrics();
-    new HostMetrics({ meterProvider: t.provider, metricGroups: ['process.cpu', 'process.memory', 'system.cpu', 'system.memory'] }).start();
+    const instrumentation = new HostMetricsInstrumentation({ metricGroups: ['process.cpu', 'process.memory', 'system.cpu', 'system.memory'] });
+    instrumentation.setMeterProvider(t.provider);
     const collected = await t.collect();
+    instrumentation.disable();
     await t.shutdown();
     for (const declared of Object.values(HOST_METRIC)) {
       const m = collected.metric(declared.otelName);
       expect(m, declared.otelName).toBeDefined();
-      expect(m!.dataPointType, declared.otelName).toBe(DataPointType.GAUGE);
-      expect(prometheusMetric({ name: m!.descriptor.name, unit: m!.descriptor.unit, kind: 'gauge' }), declared.otelName).toEqual(declared);
+      const kind = m!.dataPointType === DataPointType.GAUGE ? 'gauge' : m!.dataPointType === DataPointType.SUM && m!.isMonotonic ? 'counter' : 'updowncounter';
+      expect(prometheusMetric({ name: m!.descriptor.name, unit: m!.descriptor.unit, kind }), declared.otelName).toEqual(declared);
+      // and the attributes the dashboard groups and selects by
+      const keys = new Set(m!.dataPoints.flatMap((p) => Object.keys(p.attributes)).map(prometheusLabel));
+      for (const k of keys) expect(Object.values(HOST_LABEL), `${declared.otelName}: ${k}`).toContain(k);
     }
   });
 

@@ -14,7 +14,7 @@ const REQUESTS = 'inference_requests_total';
 const ACTIVE = 'inference_requests_active';
 const WAITING = 'inference_server_requests_waiting';
 const GPU_UTILIZATION = 'hw_gpu_utilization_ratio';
-const PROCESS_CPU = 'process_cpu_utilization';
+const PROCESS_MEMORY = 'process_memory_usage';
 
 it('the names used here are the ones of the names table', () => {
   expect(PROMETHEUS_METRIC.operationDuration.name).toBe(DURATION);
@@ -25,8 +25,8 @@ it('the names used here are the ones of the names table', () => {
   expect([...THROUGHPUT_SUMS]).toEqual([TOKENS]);
   expect(PROMETHEUS_SERVER_METRIC.waitingRequests).toMatchObject({ name: WAITING, type: 'gauge' });
   expect(PROMETHEUS_GPU_METRIC.utilization).toMatchObject({ name: GPU_UTILIZATION, type: 'gauge' });
-  expect(HOST_METRIC.processCpuUtilization).toMatchObject({ name: PROCESS_CPU, type: 'gauge' });
-  for (const g of [ACTIVE, WAITING, GPU_UTILIZATION, PROCESS_CPU]) expect(GAUGES.has(g), g).toBe(true);
+  expect(HOST_METRIC.processMemoryUsage).toMatchObject({ name: PROCESS_MEMORY, type: 'gauge' });
+  for (const g of [ACTIVE, WAITING, GPU_UTILIZATION, PROCESS_MEMORY]) expect(GAUGES.has(g), g).toBe(true);
 });
 
 describe('queries that must pass', () => {
@@ -39,7 +39,8 @@ describe('queries that must pass', () => {
     ['a mean', `sum(rate(${DURATION}_sum[5m])) / (sum(rate(${DURATION}_count[5m])) > 0)`],
     ['a throughput: the rate of the token sum alone', `sum by (gen_ai_token_type) (rate(${TOKENS}_sum[5m]))`],
     ['a gauge, summed', `sum(${ACTIVE})`],
-    ['a host gauge, averaged over CPUs of per-CPU sums', `avg by (instance) (sum by (instance, system_cpu_logical_number) (system_cpu_utilization{system_cpu_state!="idle"}))`],
+    ['logical CPUs counted from the rates of their idle time', `count by (instance) (rate(system_cpu_time_seconds_total{cpu_mode="idle"}[5m]))`],
+    ['a GPU gauge, one line per GPU', `max by (hw_id) (hw_gpu_utilization_ratio)`],
     ['a heatmap: bucket rates per second', `sum by (le) (rate(${DURATION}_bucket[$__rate_interval]))`],
     ['a per-bucket count over a fixed window', `sum by (le) (increase(${DURATION}_bucket[1h]))`],
     ['an le SLO ratio', `sum(rate(${TTFC}_bucket{le="1.28"}[5m])) / (sum(rate(${TTFC}_count[5m])) > 0)`],
@@ -67,7 +68,7 @@ describe('queries that must be flagged, one rule each', () => {
     { rule: 'a gauge never inside irate()', query: `sum(irate(${ACTIVE}[5m]))`, problem: `${ACTIVE} is a gauge: do not rate() it` },
     { rule: 'a server gauge never inside rate()', query: `sum(rate(${WAITING}[5m]))`, problem: `${WAITING} is a gauge: do not rate() it` },
     { rule: 'a GPU gauge never inside rate()', query: `sum(rate(${GPU_UTILIZATION}[5m]))`, problem: `${GPU_UTILIZATION} is a gauge: do not rate() it` },
-    { rule: 'a host gauge never inside rate()', query: `sum(rate(${PROCESS_CPU}[5m]))`, problem: `${PROCESS_CPU} is a gauge: do not rate() it` },
+    { rule: 'a host gauge never inside rate()', query: `sum(rate(${PROCESS_MEMORY}[5m]))`, problem: `${PROCESS_MEMORY} is a gauge: do not rate() it` },
     {
       rule: 'a __name__ selector only inside rate()',
       query: `sum({__name__=~"inference_.*_total"})`,
