@@ -130,7 +130,7 @@ const OK = `${L.outcome}="${OUTCOME.success}"`;
 const ERROR = `${L.outcome}="${OUTCOME.error}"`;
 /** Streamed calls (the boolean attribute gen_ai.request.stream is the label value "true"). */
 const STREAMED = `${L.requestStream}="true"`;
-/** Client calls a gateway routed to a named backend (series without the label have it empty). */
+/** Client calls a gateway routed to a named backend (`!=""` leaves out the series without the label). */
 const ROUTED = `${L.backend}!=""`;
 
 /** `{{label}}`: a legend showing a label's value. */
@@ -171,12 +171,10 @@ function underThreshold(hist: string, le: string, extra = '', window = RATE): st
 }
 
 /** errors / all requests; 0 (not empty) when there is traffic but no error. */
-function errorRatio(groupBy: string[] = [], opts: { metric?: string; extra?: string } = {}): string {
+function errorRatio(groupBy: string[] = [], extra = ''): string {
   const g = by(groupBy);
-  const metric = opts.metric ?? M.requests;
-  const extra = opts.extra ? `, ${opts.extra}` : '';
-  const all = `sum${g}(rate(${sel(metric, opts.extra)}[${RATE}]))`;
-  return `(sum${g}(rate(${sel(metric, `${ERROR}${extra}`)}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
+  const all = `sum${g}(rate(${sel(M.requests, extra)}[${RATE}]))`;
+  return `(sum${g}(rate(${sel(M.requests, extra ? `${ERROR}, ${extra}` : ERROR)}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
 }
 
 function q(expr: string, legend: string, refId: string): DataqueryBuilder {
@@ -586,7 +584,7 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'Time to first token: server vs client (p95 by model)',
-      `p95 per request model of the server-side ${SERVER_METRIC.timeToFirstToken} (from a served request's arrival to its first response write that carries output) beside the client-side ${METRIC.timeToFirstChunk} (from a call to its first output chunk). In a gateway that is both, the client line is the time to the backend's first chunk and the server line the time to the gateway's caller: the gap is the gateway's own time. Each line is its own quantile; never subtract or add them.`,
+      `p95 per request model of the server-side ${SERVER_METRIC.timeToFirstToken} (from a served request's arrival to its first output token) beside the client-side ${METRIC.timeToFirstChunk} (from a call to its first output chunk). In a gateway that is both, the client line is the time to the backend's first chunk and the server line the time to the gateway's caller: the gap is the gateway's own time. Each line is its own quantile; never subtract or add them.`,
       's',
       [
         q(quantile(0.95, M.serverTtft, byModel), `server ${showLabel(L.requestModel)}`, 'A'),
@@ -691,7 +689,7 @@ export function buildDashboard(): Dashboard {
       'Error ratio by backend',
       `errors / all finished calls per backend (${ATTR.backend}); 0 while a backend has calls and no error.`,
       'percentunit',
-      [q(errorRatio([L.backend], { extra: ROUTED }), showLabel(L.backend), 'A')],
+      [q(errorRatio([L.backend], ROUTED), showLabel(L.backend), 'A')],
       8,
     ),
   );
@@ -723,7 +721,7 @@ export function buildDashboard(): Dashboard {
   b.withPanel(
     timeseries(
       'Fallbacks per backend call',
-      `Fallbacks per second over the gateway's finished client-side calls (${METRIC.requests}, every outcome) per second: the share of backend calls that ended in a move to the next backend. 0 while there are calls and no fallback. The InferenceFallbackRatioHigh alert watches this ratio per service.`,
+      `${GATEWAY_METRIC.fallbacks} over the gateway's finished client-side calls (${METRIC.requests}, every outcome), both per second: the share of backend calls that ended in a move to the next backend. 0 while there are calls and no fallback. The InferenceFallbackRatioHigh alert watches this ratio per service.`,
       'percentunit',
       [q(`(sum(rate(${sel(M.fallbacks)}[${RATE}])) or 0 * ${allCalls}) / (${allCalls} > 0)`, 'fallbacks / calls', 'A')],
       12,
