@@ -13,6 +13,7 @@ import { registerEsmLoaderHook, type EsmHookKind } from './esm-hook.js';
 import { REGISTER_INSTRUMENTATIONS, type Endpoint } from './instrumentations.js';
 import { startSdk } from './sdk.js';
 import { bounded, installShutdownHooks } from './shutdown.js';
+import { startSystemMetrics } from './system.js';
 
 export interface RegisterState {
   /** Why nothing was started, when nothing was. */
@@ -111,7 +112,13 @@ export function boot(): RegisterState {
   });
   metrics.setGlobalMeterProvider(meterProvider);
   const instrumentations = enable(meterProvider);
-  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => cancelOpenRequests());
+  // Only for a provider of our own (an app's SDK decides what it collects), and only when
+  // something reads them: no nvidia-smi every interval for OTEL_METRICS_EXPORTER=none.
+  const system = config.exporters.length > 0 || config.inProcessReader ? startSystemMetrics(config, meterProvider) : undefined;
+  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => {
+    system?.stop();
+    cancelOpenRequests();
+  });
   return setState({
     meterProvider,
     ...(inProcessReader ? { metricReader: inProcessReader } : {}),
