@@ -16,8 +16,8 @@ import { GPU_ATTR, GPU_INSTRUMENT, HW_TYPE, METER_NAME, VERSION, type GpuInstrum
 export const NVIDIA_SMI_FIELDS = ['index', 'uuid', 'utilization.gpu', 'memory.used', 'memory.total', 'driver_version', 'name'] as const;
 export const NVIDIA_SMI_ARGS: readonly string[] = [`--query-gpu=${NVIDIA_SMI_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
 
-/** The longest nvidia-smi may take, whatever the interval. */
-export const MAX_POLL_TIMEOUT_MILLIS = 10_000;
+/** How long one nvidia-smi may take: the export interval, within these bounds. */
+export const POLL_TIMEOUT_BOUNDS_MILLIS = { min: 1_000, max: 10_000 } as const;
 
 const MIB = 1024 * 1024;
 /** Longest label value taken from nvidia-smi (product names are ~30 characters). */
@@ -123,7 +123,10 @@ interface Outcome {
   readonly otherLines: string[];
   /** Why the poll gave no GPU, when it gave none. */
   readonly failure?: string;
+  /** No nvidia-smi to run. */
   readonly absent?: boolean;
+  /** It did not answer in time: a driver or GPU in trouble, not a host without one. */
+  readonly timedOut?: boolean;
 }
 
 /**
@@ -137,42 +140,35 @@ export class GpuPoller {
   private samples: GpuSample[] = [];
   /** True while the last poll gave GPUs: the gauges observe nothing from a failed poll. */
   private fresh = false;
-  private instruments: { readonly [K in GpuInstrumentKey]: Observable } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private child: ChildProcess | undefined;
   private failing = false;
+  /** Created at the first poll that lists a GPU: with none, there are no instruments at all. */
+  private instrumentsCreated = false;
   private stopped = false;
   private readonly warnedLines = new Set<string>();
-  /** Settles when the first poll has (for tests and the status). */
-  readonly firstPoll: Promise<void>;
-  private resolveFirstPoll!: () => void;
 
   constructor(
     private readonly meterProvider: MeterProvider,
     private readonly options: GpuPollerOptions,
   ) {
     this.command = options.command ?? 'nvidia-smi';
-    // A poll never outlives its interval, so a sample is never older than two intervals.
-    this.timeoutMillis = Math.min(options.intervalMillis, MAX_POLL_TIMEOUT_MILLIS);
-    this.firstPoll = new Promise((resolve) => (this.resolveFirstPoll = resolve));
-  }
-
-  /** The GPUs of the last successful poll. */
-  get gpus(): readonly GpuSample[] {
-    return this.samples;
+    // A sample is about as old as the interval; the floor leaves a slow nvidia-smi (seconds, on
+    // many GPUs without persistence mode) time to answer at short intervals.
+    this.timeoutMillis = Math.min(Math.max(options.intervalMillis, POLL_TIMEOUT_BOUNDS_MILLIS.min), POLL_TIMEOUT_BOUNDS_MILLIS.max);
   }
 
   start(): void {
     void this.poll().then((outcome) => {
-      this.resolveFirstPoll();
       if (this.stopped) return;
-      if (outcome.gpus.length === 0) {
+      // The first answer decides: no nvidia-smi, or one that lists no GPU, is a host without a
+      // GPU to report, and is never asked again. One that hangs is a GPU in trouble: polled on.
+      if (outcome.gpus.length === 0 && !outcome.timedOut) {
         const why = outcome.absent ? `${this.command} was not found` : `${this.command} found no GPU (${outcome.failure})`;
         if (this.options.explicit) diag.warn(`OTEL_INFERENCE_GPU_METRICS=true, but ${why}; no GPU metrics`);
         else diag.debug(`no GPU metrics: ${why}`);
         return;
       }
-      this.createInstruments();
       this.accept(outcome);
       this.timer = setInterval(() => this.tick(), this.options.intervalMillis);
       this.timer.unref();
@@ -181,7 +177,6 @@ export class GpuPoller {
 
   stop(): void {
     this.stopped = true;
-    this.resolveFirstPoll?.();
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.child?.kill('SIGKILL');
@@ -213,11 +208,13 @@ export class GpuPoller {
     }
     if (this.failing) diag.info('GPU metrics: nvidia-smi answers again');
     this.failing = false;
+    if (!this.instrumentsCreated) this.createInstruments();
     this.samples = outcome.gpus;
     this.fresh = true;
   }
 
   private createInstruments(): void {
+    this.instrumentsCreated = true;
     const meter = this.meterProvider.getMeter(METER_NAME, VERSION);
     const options = (key: GpuInstrumentKey) => {
       const spec = GPU_INSTRUMENT[key];
@@ -229,13 +226,12 @@ export class GpuPoller {
         ? meter.createObservableGauge(spec.name, options(key))
         : meter.createObservableUpDownCounter(spec.name, options(key));
     };
-    const instruments = {
+    const instruments: { readonly [K in GpuInstrumentKey]: Observable } = {
       utilization: create('utilization'),
       memoryUtilization: create('memoryUtilization'),
       memoryUsage: create('memoryUsage'),
       memoryLimit: create('memoryLimit'),
     };
-    this.instruments = instruments;
     meter.addBatchObservableCallback((result) => {
       if (!this.fresh) return;
       for (const gpu of this.samples) {
@@ -293,7 +289,7 @@ export class GpuPoller {
         // nvidia-smi starts beside one that cannot be killed.
         child.stdout?.destroy();
         child.stderr?.destroy();
-        finish({ gpus: [], otherLines: [], failure: `nvidia-smi did not answer within ${this.timeoutMillis} ms` });
+        finish({ gpus: [], otherLines: [], timedOut: true, failure: `nvidia-smi did not answer within ${this.timeoutMillis} ms` });
       }, this.timeoutMillis);
       timer.unref();
     });

@@ -66,7 +66,7 @@ export function onFirstInferenceRequest(routes: ReadonlySet<string>, onServe: ()
 }
 
 /** Starts the host and process metrics of @opentelemetry/instrumentation-host-metrics on `meterProvider`. */
-export function startHostMetrics(meterProvider: MeterProvider): boolean {
+export function startHostMetrics(meterProvider: MeterProvider): void {
   try {
     const { HostMetricsInstrumentation } = localRequire(
       '@opentelemetry/instrumentation-host-metrics',
@@ -74,50 +74,42 @@ export function startHostMetrics(meterProvider: MeterProvider): boolean {
     const instrumentation = new HostMetricsInstrumentation({ enabled: false, metricGroups: [...HOST_METRIC_GROUPS] });
     instrumentation.setMeterProvider(meterProvider);
     instrumentation.enable();
-    return true;
   } catch (error) {
     diag.warn(`host metrics unavailable: ${error instanceof Error ? error.message : String(error)}`);
-    return false;
   }
 }
 
 export interface SystemMetrics {
-  /** Whether the host metrics are on: now (`true`), never (`false`), or once the process serves (`'on-serve'`). */
-  readonly host: boolean | 'on-serve';
-  /** The GPU poller, unless OTEL_INFERENCE_GPU_METRICS=false. */
-  readonly gpu: GpuPoller | undefined;
-  /** Stops polling nvidia-smi and waiting for a first inference request. */
+  /** Stops polling nvidia-smi, and waiting for a first inference request. */
   stop(): void;
 }
 
 export function startSystemMetrics(config: RegisterConfig, meterProvider: MeterProvider): SystemMetrics {
-  const gpu = config.gpuMetrics === false ? undefined : new GpuPoller(meterProvider, { intervalMillis: config.exportIntervalMillis, explicit: config.gpuMetrics === true });
+  const gpu =
+    config.gpuMetrics === false
+      ? undefined
+      : new GpuPoller(meterProvider, { intervalMillis: config.exportIntervalMillis, explicit: config.gpuMetrics === true });
   gpu?.start();
 
-  let host: SystemMetrics['host'] = false;
   let stopWaiting = (): void => {};
   if (config.hostMetrics === true) {
-    host = startHostMetrics(meterProvider);
+    startHostMetrics(meterProvider);
   } else if (config.hostMetrics === undefined) {
-    const routes = serverRoutes();
-    if (routes.size > 0) {
-      host = 'on-serve';
-      stopWaiting = onFirstInferenceRequest(routes, () => {
-        // Not inside the request's own dispatch: loading the library takes a few ms, once.
-        setImmediate(() => {
-          if (host === 'on-serve') host = startHostMetrics(meterProvider);
-        });
+    let stopped = false;
+    const stopListening = onFirstInferenceRequest(serverRoutes(), () => {
+      // Not inside the request's own dispatch: loading the library takes a few ms, once.
+      setImmediate(() => {
+        if (!stopped) startHostMetrics(meterProvider);
       });
-    }
+    });
+    stopWaiting = () => {
+      stopped = true;
+      stopListening();
+    };
   }
   return {
-    get host() {
-      return host;
-    },
-    gpu,
     stop() {
       stopWaiting();
-      if (host === 'on-serve') host = false;
       gpu?.stop();
     },
   };
