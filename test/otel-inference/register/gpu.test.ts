@@ -218,6 +218,28 @@ describe.concurrent('GPU gauges from nvidia-smi', () => {
     expect(out.calls).toBe(out.callsAtShutdown);
   });
 
+  it('worker threads with register (OTEL_INFERENCE_WORKER_THREADS=true): only the main thread runs nvidia-smi', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'otel-inference-gpu-'));
+    dirs.push(dir);
+    const log = path.join(dir, 'calls.log');
+    const res = await run({
+      app: 'record.mjs',
+      env: {
+        PATH: `${FAKE_BIN}${path.delimiter}${process.env.PATH}`,
+        FAKE_SMI_LOG: log,
+        FAKE_SMI_STEPS: 'h100-80gb-hbm3.load.txt',
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_INFERENCE_IN_PROCESS_READER: 'true',
+        OTEL_INFERENCE_WORKER_THREADS: 'true',
+        FIXTURE_MODE: 'worker',
+      },
+    });
+    expect(res.stdout).toBe('worker register: started\n');
+    // each started nvidia-smi logs its call first thing; give a late one time to
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
   it('OTEL_METRICS_EXPORTER=none with no in-process reader: nothing would read them, nvidia-smi is not run', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'otel-inference-gpu-'));
     dirs.push(dir);

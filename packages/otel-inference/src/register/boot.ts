@@ -112,9 +112,11 @@ export function boot(): RegisterState {
   });
   metrics.setGlobalMeterProvider(meterProvider);
   const instrumentations = enable(meterProvider);
-  // Only for a provider of our own (an app's SDK decides what it collects), and only when
-  // something reads them: no nvidia-smi every interval for OTEL_METRICS_EXPORTER=none.
-  const system = config.exporters.length > 0 || config.inProcessReader ? startSystemMetrics(config, meterProvider) : undefined;
+  // Only for a provider of our own (an app's SDK decides what it collects), only when something
+  // reads them (no nvidia-smi every interval for OTEL_METRICS_EXPORTER=none), and only on the main
+  // thread: they are the process's and the host's, which a worker would report a second time.
+  const system =
+    isMainThread && (config.exporters.length > 0 || config.inProcessReader) ? startSystemMetrics(config, meterProvider) : undefined;
   const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => {
     system?.stop();
     cancelOpenRequests();
