@@ -57,6 +57,13 @@ export {
 export {
   ATTR,
   DURATION_BUCKETS,
+  GPU_ATTR,
+  GPU_INSTRUMENT,
+  GPU_METRIC,
+  HOST_ATTR,
+  HOST_INSTRUMENT,
+  HOST_METRIC,
+  HW_TYPE,
   INSTRUMENT,
   METER_NAME,
   METRIC,
@@ -69,6 +76,8 @@ export {
   SERVER_TTFT_BUCKETS,
   TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
+  type GpuInstrumentKey,
+  type HostInstrumentKey,
   type InstrumentKey,
   type InstrumentKind,
   type InstrumentSpec,
@@ -77,6 +86,8 @@ export {
   type ServerInstrumentKey,
 } from './semconv.js';
 export {
+  PROMETHEUS_GPU_METRIC,
+  PROMETHEUS_HOST_METRIC,
   PROMETHEUS_LABEL,
   PROMETHEUS_METRIC,
   PROMETHEUS_SERVER_GAUGE,
