@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import {
   PROMETHEUS_GATEWAY_METRIC,
   PROMETHEUS_GPU_METRIC,
+  PROMETHEUS_HOST_METRIC,
   PROMETHEUS_LABEL,
   PROMETHEUS_METRIC,
   PROMETHEUS_SERVER_METRIC,
@@ -28,7 +29,7 @@ import {
   prometheusMetric,
   type PrometheusMetric,
 } from '../packages/instrumentation/src/prometheus-names.js';
-import { GPU_ATTR } from '../packages/instrumentation/src/semconv.js';
+import { GPU_ATTR, HOST_ATTR } from '../packages/instrumentation/src/semconv.js';
 
 export { PROMETHEUS_GATEWAY_METRIC, PROMETHEUS_GPU_METRIC, PROMETHEUS_LABEL, PROMETHEUS_METRIC, PROMETHEUS_SERVER_METRIC, type PrometheusMetric };
 export {
@@ -64,30 +65,21 @@ export const HTTP_LABEL: { readonly [K in keyof typeof HTTP_ATTR]: string } = {
 };
 
 /**
- * The @opentelemetry/instrumentation-host-metrics (0.7) metrics the dashboard's System row reads,
- * as that library creates them: the CPU-time counters (unit `s`, per `cpu.mode`, and for the host
- * per `cpu.logical_number` too) and the memory gauges, which it gives no unit, so their Prometheus
- * names carry no `_bytes` suffix (they are bytes: the process's RSS, and the host's memory per
- * `system.memory.state`, used or free). The dashboard reads CPU as the rate of the time counters
- * (cores in use over the rate window) rather than the library's utilization gauges, whose window
- * is whatever time passed since the previous collection by any reader of the process.
+ * The host metrics the dashboard's System row reads, from the library's table of
+ * @opentelemetry/instrumentation-host-metrics (semconv.ts HOST_INSTRUMENT, kept in step with that
+ * library by a test): the CPU-time counters and the memory gauges (bytes, though the library gives
+ * them no unit, so no `_bytes` suffix). CPU is read as the rate of the time counters (cores in use
+ * over the rate window), not the library's utilization gauges, whose window is whatever time passed
+ * since the previous collection by any reader of the process.
  */
 export const HOST_METRIC = {
-  processCpuTime: prometheusMetric({ name: 'process.cpu.time', unit: 's', kind: 'counter' }),
-  processMemoryUsage: prometheusMetric({ name: 'process.memory.usage', kind: 'gauge' }),
-  systemCpuTime: prometheusMetric({ name: 'system.cpu.time', unit: 's', kind: 'counter' }),
-  systemMemoryUsage: prometheusMetric({ name: 'system.memory.usage', kind: 'gauge' }),
+  processCpuTime: PROMETHEUS_HOST_METRIC.processCpuTime,
+  processMemoryUsage: PROMETHEUS_HOST_METRIC.processMemoryUsage,
+  systemCpuTime: PROMETHEUS_HOST_METRIC.systemCpuTime,
+  systemMemoryUsage: PROMETHEUS_HOST_METRIC.systemMemoryUsage,
 } as const satisfies Record<string, PrometheusMetric>;
 
-/** Attributes of the host metrics (keyed as the library's own constants name them), and the values the dashboard selects. */
-export const HOST_ATTR = {
-  /** `user`, `system`, `idle`, `interrupt`, `nice` (the process: `user`, `system`). */
-  cpuMode: 'cpu.mode',
-  /** The host's time only: one series per logical CPU, `"0"`, `"1"`, … */
-  cpuLogicalNumber: 'cpu.logical_number',
-  /** `used` or `free`. */
-  systemMemoryState: 'system.memory.state',
-} as const;
+export { HOST_ATTR };
 
 export const HOST_VALUE = {
   cpuIdle: 'idle',
