@@ -12,7 +12,7 @@
 //
 //   npm run bench                       everything (about 12 min on 2 cores)
 //   npm run bench -- --quick            a rough pass
-//   npm run bench -- --only=recording,e2e   some sections: recording, wrapper, heap, cpu, e2e
+//   npm run bench -- --only=recording,e2e   some sections: recording, wrapper, heap, cpu, e2e, gateway
 //   node --expose-gc bench/alternatives.mjs  the designs weighed for the hot path
 //   npm run bench -- --only=stats       the /v1/stats document for 50 models, both sides
 import { spawn } from 'node:child_process';
@@ -23,6 +23,7 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createInferenceAggregator, createInferenceMetrics } from '../packages/instrumentation/dist/index.js';
 import { statsBench, STATS_TARGET_MS } from './stats.mjs';
 import { startSimServer } from '../sim/dist/index.js';
+import { gatewayBench } from './gateway.mjs';
 import { compare, fmt, median, verdict } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench does)');
@@ -347,6 +348,12 @@ if (section('e2e')) {
       );
     }
   }
+}
+
+if (section('gateway')) {
+  const { added, target } = await gatewayBench({ quick });
+  const ours = added['otel-inference'];
+  verdicts.push([`gateway adds < ${target} µs/request`, ours < target, `+${ours.toFixed(1)} µs CPU per proxied 20-chunk stream (prom-client by hand +${added['prom-client'].toFixed(1)} µs)`]);
 }
 
 if (verdicts.length > 0) {

@@ -80,6 +80,16 @@ export class Collected {
       .map((p) => ({ attributes: p.attributes, value: p.value }));
   }
 
+  /** Gauge points (observable or synchronous gauges) of `name` whose attributes include every entry of `match`. */
+  gauges(name: string, match: Attributes = {}): SumPoint[] {
+    const metric = this.metric(name);
+    if (metric === undefined) return [];
+    expect(metric.dataPointType).toBe(DataPointType.GAUGE);
+    return (metric.dataPoints as DataPoint<number>[])
+      .filter((p) => matches(p.attributes, match))
+      .map((p) => ({ attributes: p.attributes, value: p.value }));
+  }
+
   /** Total of the sum points of `name` matching `match` (0 when none). */
   total(name: string, match: Attributes = {}): number {
     return this.sums(name, match).reduce((acc, p) => acc + p.value, 0);

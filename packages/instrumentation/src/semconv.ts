@@ -265,7 +265,7 @@ export const SERVER_DESCRIPTION = {
   requests: 'Inference requests served that ended, by outcome.',
   activeRequests: 'Inference requests being served (admitted or not).',
   waitingRequests: 'Inference requests queued and not yet admitted.',
-  queueDuration: 'Time a served request waited in the queue before it was admitted.',
+  queueDuration: 'Time a served request waited in the queue: until it was admitted, or until it ended unadmitted.',
   phaseDuration: 'Time a served request spent in a phase or stage (prefill, decode, tokenize...).',
   tokens: 'Tokens a server read (input) and generated (output), counted as they happen.',
   outputTokenRate: 'Output tokens per second of a served request, over its decode time.',
@@ -353,6 +353,43 @@ export const SERVER_INSTRUMENT = {
 
 export type ServerInstrumentKey = keyof typeof SERVER_INSTRUMENT;
 
+/**
+ * Well-known gauges a model server reports through `observeServerGauge` (an observable gauge read
+ * at each collection). Ratios are in unit `1`, from 0 to 1 (Prometheus names end in `_ratio`).
+ */
+export const SERVER_GAUGE = {
+  batchSize: {
+    name: 'inference.server.batch.size',
+    kind: 'gauge',
+    unit: '{request}',
+    description: 'Requests in the batch the server is running now.',
+    valueType: 'int',
+  },
+  kvCacheUtilization: {
+    name: 'inference.server.kv_cache.utilization',
+    kind: 'gauge',
+    unit: '1',
+    description: 'Fraction of the KV cache in use, from 0 to 1.',
+    valueType: 'double',
+  },
+  paddingRatio: {
+    name: 'inference.server.padding.ratio',
+    kind: 'gauge',
+    unit: '1',
+    description: 'Fraction of the token slots of the current batch that are padding, from 0 to 1.',
+    valueType: 'double',
+  },
+  queueSize: {
+    name: 'inference.server.queue.size',
+    kind: 'gauge',
+    unit: '{request}',
+    description: "Requests waiting in one of the server's own queues, by inference.phase (a stage's queue).",
+    valueType: 'int',
+  },
+} as const satisfies { readonly [key: string]: InstrumentSpec & { readonly kind: 'gauge' } };
+
+export type ServerGaugeKey = keyof typeof SERVER_GAUGE;
+
 /** Gateways: what a request routed across backends records beside the client-side series. */
 export const GATEWAY_METRIC = {
   fallbacks: 'inference.fallbacks',
@@ -390,6 +427,9 @@ export const GPU_ATTR = {
   driverVersion: 'hw.driver_version',
 } as const;
 
+/** `hw.type` of the GPU gauges. */
+export const HW_TYPE = { gpu: 'gpu' } as const;
+
 export const GPU_INSTRUMENT = {
   utilization: {
     name: GPU_METRIC.utilization,
@@ -422,3 +462,84 @@ export const GPU_INSTRUMENT = {
 } as const satisfies { readonly [K in keyof typeof GPU_METRIC]: InstrumentSpec };
 
 export type GpuInstrumentKey = keyof typeof GPU_INSTRUMENT;
+
+/**
+ * The host and process metrics of `@opentelemetry/instrumentation-host-metrics`, which
+ * `otel-inference/register` enables with OTEL_INFERENCE_HOST_METRICS (groups `system.cpu`,
+ * `system.memory`, `process.cpu`, `process.memory`; not `system.network`). That library creates
+ * and records them; this table only describes them as it creates them, for dashboards and docs
+ * (a test keeps it in step with the library). Several have no unit there, so their Prometheus
+ * names carry no unit suffix.
+ */
+export const HOST_METRIC = {
+  systemCpuTime: 'system.cpu.time',
+  systemCpuUtilization: 'system.cpu.utilization',
+  systemMemoryUsage: 'system.memory.usage',
+  systemMemoryUtilization: 'system.memory.utilization',
+  processCpuTime: 'process.cpu.time',
+  processCpuUtilization: 'process.cpu.utilization',
+  processMemoryUsage: 'process.memory.usage',
+} as const;
+
+export const HOST_ATTR = {
+  /** `user`, `system`, `idle`, `interrupt`, `nice` (`process.cpu.*`: `user`, `system`). */
+  cpuMode: 'cpu.mode',
+  /** `system.cpu.*` only: one series per logical CPU, `"0"`, `"1"`, … */
+  cpuLogicalNumber: 'cpu.logical_number',
+  /** `used` or `free`. */
+  systemMemoryState: 'system.memory.state',
+} as const;
+
+export const HOST_INSTRUMENT = {
+  systemCpuTime: {
+    name: HOST_METRIC.systemCpuTime,
+    kind: 'counter',
+    unit: 's',
+    description: 'Cpu time in seconds',
+    valueType: 'double',
+  },
+  systemCpuUtilization: {
+    name: HOST_METRIC.systemCpuUtilization,
+    kind: 'gauge',
+    unit: '',
+    description: 'Cpu usage time 0-1',
+    valueType: 'double',
+  },
+  systemMemoryUsage: {
+    name: HOST_METRIC.systemMemoryUsage,
+    kind: 'gauge',
+    unit: '',
+    description: 'Memory usage in bytes',
+    valueType: 'double',
+  },
+  systemMemoryUtilization: {
+    name: HOST_METRIC.systemMemoryUtilization,
+    kind: 'gauge',
+    unit: '',
+    description: 'Memory usage 0-1',
+    valueType: 'double',
+  },
+  processCpuTime: {
+    name: HOST_METRIC.processCpuTime,
+    kind: 'counter',
+    unit: 's',
+    description: 'Process Cpu time in seconds',
+    valueType: 'double',
+  },
+  processCpuUtilization: {
+    name: HOST_METRIC.processCpuUtilization,
+    kind: 'gauge',
+    unit: '',
+    description: 'Process Cpu usage time 0-1',
+    valueType: 'double',
+  },
+  processMemoryUsage: {
+    name: HOST_METRIC.processMemoryUsage,
+    kind: 'gauge',
+    unit: '',
+    description: 'Process Memory usage in bytes',
+    valueType: 'double',
+  },
+} as const satisfies { readonly [K in keyof typeof HOST_METRIC]: InstrumentSpec };
+
+export type HostInstrumentKey = keyof typeof HOST_INSTRUMENT;

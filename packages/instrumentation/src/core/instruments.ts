@@ -23,14 +23,17 @@ export interface Instruments {
 }
 
 /** The API instrument type of each kind this library creates. */
-interface ByKind {
+export interface ByKind {
   histogram: Histogram;
   counter: Counter;
   updowncounter: UpDownCounter;
 }
 
-/** Creates the instrument `spec` (from {@link INSTRUMENT}) describes: kind, unit, value type and buckets. */
-function create<S extends InstrumentSpec & { kind: keyof ByKind }>(meter: Meter, spec: S): ByKind[S['kind']] {
+/**
+ * Creates the instrument `spec` (from {@link INSTRUMENT} or another table of semconv.ts)
+ * describes: kind, unit, value type and buckets.
+ */
+export function create<S extends InstrumentSpec & { kind: keyof ByKind }>(meter: Meter, spec: S): ByKind[S['kind']] {
   const options = {
     description: spec.description,
     unit: spec.unit,

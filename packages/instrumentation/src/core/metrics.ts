@@ -71,7 +71,11 @@ const NOOP_TRACKER: InferenceTracker = {
   ended: true,
 };
 
-function modelFilterFor(allowlist: readonly (string | RegExp)[] | undefined): ModelFilter {
+/**
+ * The model filter of a {@link InferenceMetricsOptions.modelAllowlist}: a model in the list (or
+ * matching one of its patterns) as it is, any other as `other`. No list: every model as given.
+ */
+export function modelFilterFor(allowlist: readonly (string | RegExp)[] | undefined): ModelFilter {
   if (allowlist === undefined) return (model) => model;
   const exact = new Set(allowlist.filter((entry): entry is string => typeof entry === 'string'));
   const patterns = allowlist.filter((entry): entry is RegExp => entry instanceof RegExp);

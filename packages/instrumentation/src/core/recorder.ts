@@ -40,17 +40,24 @@ export interface InferenceTracker {
 
 export type ModelFilter = (model: string) => string;
 
-/**
- * Every request begun and not yet ended in this process, whichever InferenceMetrics and
- * whichever copy of this package (ESM next to CJS) began it: a shutdown ends them all.
- */
-const OPEN_KEY = Symbol.for('otel-inference.open-requests');
-const openRequests: Set<RequestRecorder> = ((globalThis as { [OPEN_KEY]?: Set<RequestRecorder> })[OPEN_KEY] ??= new Set());
+/** A request that a shutdown can end: a client-side recorder, or a served request (server/). */
+export interface OpenRequest {
+  /** Ends the request as `cancelled` with `error.type` = `reason`; nothing once it has ended. */
+  cancel(reason?: string): void;
+}
 
 /**
- * Ends every request still in flight as `cancelled`, with `error.type` = `reason`, so that a
- * process that shuts down reports them and its active-requests gauge returns to 0 before the
- * last export. A request that ends later records nothing more. Returns how many were ended.
+ * Every request begun and not yet ended in this process, client or server side, whichever
+ * InferenceMetrics and whichever copy of this package (ESM next to CJS) began it: a shutdown
+ * ends them all. A request adds itself when it begins and deletes itself when it ends.
+ */
+const OPEN_KEY = Symbol.for('otel-inference.open-requests');
+export const openRequests: Set<OpenRequest> = ((globalThis as { [OPEN_KEY]?: Set<OpenRequest> })[OPEN_KEY] ??= new Set());
+
+/**
+ * Ends every request still in flight, the client-side ones and the served ones
+ * (`startServerRequest`), as `cancelled`, with `error.type` = `reason`, so that a process that
+ * shuts down reports them and its active (and waiting) gauges return to 0 before the last export. A request that ends later records nothing more. Returns how many were ended.
  * `otel-inference/register` calls it on SIGTERM, SIGINT, `beforeExit` and `shutdown()`.
  */
 export function cancelOpenRequests(reason: string = ERROR_TYPE.shutdown): number {

@@ -14,6 +14,7 @@ import { REGISTER_INSTRUMENTATIONS, type Endpoint } from './instrumentations.js'
 import { startSdk } from './sdk.js';
 import { bounded, installShutdownHooks } from './shutdown.js';
 import { STATE_KEY } from './state-key.js';
+import { startSystemMetrics } from './system.js';
 
 export interface RegisterState {
   /** Why nothing was started, when nothing was. */
@@ -117,7 +118,15 @@ export function boot(): RegisterState {
   });
   metrics.setGlobalMeterProvider(meterProvider);
   const instrumentations = enable(meterProvider);
-  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => cancelOpenRequests());
+  // Only for a provider of our own (an app's SDK decides what it collects), only when something
+  // reads them (no nvidia-smi every interval for OTEL_METRICS_EXPORTER=none), and only on the main
+  // thread: they are the process's and the host's, which a worker would report a second time.
+  const system =
+    isMainThread && (config.exporters.length > 0 || config.inProcessReader) ? startSystemMetrics(config, meterProvider) : undefined;
+  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => {
+    system?.stop();
+    cancelOpenRequests();
+  });
   return setState({
     meterProvider,
     ...(inProcessReader ? { metricReader: inProcessReader } : {}),

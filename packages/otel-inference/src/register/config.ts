@@ -38,6 +38,10 @@ export interface RegisterConfig {
   inProcessReader: boolean;
   /** OTEL_INFERENCE_STATS_WINDOW: the recent window of /v1/stats, seconds. */
   statsWindowSeconds: number;
+  /** OTEL_INFERENCE_HOST_METRICS; undefined: the default (on once the process serves an inference route). */
+  hostMetrics: boolean | undefined;
+  /** OTEL_INFERENCE_GPU_METRICS; undefined: the default (on where nvidia-smi answers, silently off elsewhere). */
+  gpuMetrics: boolean | undefined;
 }
 
 export const DEFAULTS = {
@@ -94,6 +98,14 @@ function readBoolean(name: string, fallback: boolean): boolean {
   if (raw === 'false') return false;
   warnBad(name, raw, "'true' or 'false'", `the default: ${fallback}`);
   return fallback;
+}
+
+/** A switch whose default is decided elsewhere: true, false, or undefined (unset, or bad: one warning). */
+function readSwitch(name: string, defaultDescription: string): boolean | undefined {
+  const raw = getStringFromEnv(name)?.trim().toLowerCase();
+  if (raw === undefined || raw === 'true' || raw === 'false') return raw === undefined ? undefined : raw === 'true';
+  warnBad(name, raw, "'true' or 'false'", `the default: ${defaultDescription}`);
+  return undefined;
 }
 
 function readPositiveMillis(name: string, fallback: number): number {
@@ -269,6 +281,8 @@ export function readConfig(): RegisterConfig {
     modelAllowlist: readModelAllowlist(),
     inProcessReader: readBoolean('OTEL_INFERENCE_IN_PROCESS_READER', false),
     statsWindowSeconds: readPositiveSeconds('OTEL_INFERENCE_STATS_WINDOW', DEFAULTS.statsWindowSeconds),
+    hostMetrics: readSwitch('OTEL_INFERENCE_HOST_METRICS', 'on once the process serves an inference route'),
+    gpuMetrics: readSwitch('OTEL_INFERENCE_GPU_METRICS', 'on where nvidia-smi answers'),
   };
 }
 
