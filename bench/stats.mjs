@@ -1,5 +1,5 @@
 // The cost of a /v1/stats document for 50 models, both sides: a MeterProvider as register builds
-// it (the aggregator for the client side, the API instruments under the semconv server names),
+// it (the aggregator for the client side, startServerRequest's API instruments for the served one),
 // 50 models with series of every outcome; then, from one collection, what the library computes per
 // read: the snapshot and the document (lifetime, and the window against the snapshot of an earlier
 // read), judged; its JSON text, the SDK's collection, and for scale the /metrics text of the same
@@ -7,14 +7,11 @@
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
-  ATTR,
-  METER_NAME,
-  OUTCOME,
-  SERVER_INSTRUMENT,
   buildStats,
   createInferenceAggregator,
   createInferenceMetrics,
   readStatsSnapshot,
+  startServerRequest,
   statsToJson,
 } from '../packages/instrumentation/dist/index.js';
 import { median } from './lib.mjs';
@@ -36,23 +33,11 @@ function setup() {
   const provider = new MeterProvider({ readers: [reader] });
   if (!aggregator.bind(provider)) throw new Error('the aggregator did not bind');
   const metrics = createInferenceMetrics({ meterProvider: provider });
-  const meter = provider.getMeter(METER_NAME);
-  const histogram = (spec) => meter.createHistogram(spec.name, { unit: spec.unit, advice: { explicitBucketBoundaries: [...spec.buckets] } });
-  const server = {
-    duration: histogram(SERVER_INSTRUMENT.requestDuration),
-    ttft: histogram(SERVER_INSTRUMENT.timeToFirstToken),
-    tpot: histogram(SERVER_INSTRUMENT.timePerOutputToken),
-    queue: histogram(SERVER_INSTRUMENT.queueDuration),
-    rate: histogram(SERVER_INSTRUMENT.outputTokenRate),
-    requests: meter.createCounter(SERVER_INSTRUMENT.requests.name),
-    tokens: meter.createCounter(SERVER_INSTRUMENT.tokens.name),
-    active: meter.createUpDownCounter(SERVER_INSTRUMENT.activeRequests.name),
-  };
-  return { reader, provider, metrics, server };
+  return { reader, provider, metrics };
 }
 
 /** A round of traffic: per model, streams and single responses of every outcome, served and made. */
-function traffic({ metrics, server }, round) {
+function traffic({ metrics, provider }, round) {
   let seed = round + 1;
   const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   for (let m = 0; m < MODELS; m++) {
@@ -65,20 +50,20 @@ function traffic({ metrics, server }, round) {
       else if (i === 9) t.cancel();
       else t.end({ usage: { inputTokens: 20 + i, outputTokens: 4 }, responseModel: model });
 
-      const attributes = { [ATTR.requestModel]: model, [ATTR.operationName]: 'chat' };
-      const failed = i === 5;
-      const outcome = failed ? { [ATTR.outcome]: OUTCOME.error, [ATTR.errorType]: '500' } : { [ATTR.outcome]: OUTCOME.success };
-      server.requests.add(1, { ...attributes, ...outcome });
-      server.duration.record(0.05 + 3 * random(), { ...attributes, ...outcome });
-      if (failed) continue;
-      server.ttft.record(0.5 * random(), attributes);
-      server.tpot.record(0.1 * random(), attributes);
-      server.queue.record(0.2 * random(), attributes);
-      server.rate.record(5 + 200 * random(), attributes);
-      server.tokens.add(20 + i, { ...attributes, [ATTR.tokenType]: 'input' });
-      server.tokens.add(4, { ...attributes, [ATTR.tokenType]: 'output' });
+      // The same request as served: queued, admitted, first token, tokens, the end; it arrived
+      // up to 3 s ago, so that its durations spread over the buckets as a real server's do.
+      const startTime = performance.now() - 3000 * random();
+      const served = startServerRequest({ meterProvider: provider, requestModel: model, provider: 'vllm', stream: i % 3 !== 0, queued: true, startTime });
+      served.admitted();
+      served.firstToken();
+      served.tokens(4);
+      served.tokens(20 + i, 'input');
+      if (i === 5) served.failWith(500);
+      else if (i === 9) served.cancel();
+      else served.end({ usage: { inputTokens: 20 + i, outputTokens: 4 } });
     }
-    server.active.add(1, { [ATTR.requestModel]: model });
+    // One request still being served per model.
+    startServerRequest({ meterProvider: provider, requestModel: model });
   }
 }
 

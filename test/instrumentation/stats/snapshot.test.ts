@@ -25,6 +25,7 @@ import {
   createStatsSource,
   histogramQuantile,
   readStatsSnapshot,
+  startServerRequest,
   StatsCollectionError,
   statsToJson,
   type InferenceStats,
@@ -331,6 +332,66 @@ describe('the recorder\'s own series', () => {
       }
     });
   }
+});
+
+describe('the server API\'s own series (startServerRequest)', () => {
+  it('counts, sums and quantiles of the served side equal the collected data; the gauges are back to 0', async () => {
+    const reader = new PullReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    providers.push(provider);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (let i = 0; i < 9; i++) {
+      const req = startServerRequest({ meterProvider: provider, requestModel: i % 3 === 0 ? 'model-b' : 'model-a', stream: true, queued: true });
+      await sleep(1 + (i % 3));
+      req.admitted();
+      {
+        using _prefill = req.phase('prefill');
+        await sleep(1);
+      }
+      req.firstToken();
+      for (let t = 0; t < 3 + i; t++) req.tokens(1);
+      req.tokens(12, 'input');
+      if (i === 4) req.failWith(500);
+      else if (i === 7) req.cancel();
+      else req.end({ usage: { inputTokens: 12, outputTokens: 3 + i } });
+    }
+    const collected = await reader.collect();
+    expect(collected.errors).toEqual([]);
+    const stats = buildStats(readStatsSnapshot(collected, 0), { base: undefined, uptimeSeconds: 1, windowSeconds: 60 });
+    const c = new Collected(collected.resourceMetrics.scopeMetrics.flatMap((sm) => sm.metrics));
+    for (const name of ['model-a', 'model-b']) {
+      const m = { [ATTR.requestModel]: name };
+      const server = model(stats, name).server!;
+      expect(model(stats, name).client).toBeUndefined();
+      expect(server.active).toBe(0);
+      expect(server.waiting).toBe(0);
+      const life = server.lifetime;
+      const requests = SERVER_INSTRUMENT.requests.name;
+      expect(life.requests).toEqual({
+        total: c.total(requests, m),
+        success: c.total(requests, { ...m, [ATTR.outcome]: OUTCOME.success }),
+        error: c.total(requests, { ...m, [ATTR.outcome]: OUTCOME.error }),
+        cancelled: c.total(requests, { ...m, [ATTR.outcome]: OUTCOME.cancelled }),
+      });
+      const same = (q: QuantileStats, points: HistogramPoint[]) => {
+        expect(points.length).toBeGreaterThan(0);
+        const counts = points.reduce((acc, p) => acc.map((x, i) => x + p.counts[i]!), new Array<number>(points[0]!.counts.length).fill(0));
+        expect(q.count).toBe(points.reduce((a, p) => a + p.count, 0));
+        expect(q.sum).toBe(points.reduce((a, p) => a + p.sum, 0));
+        expect([q.p50, q.p95, q.p99]).toEqual([0.5, 0.95, 0.99].map((x) => histogramQuantile(x, points[0]!.boundaries, counts)));
+      };
+      same(life.duration_s, c.histograms(SERVER_INSTRUMENT.requestDuration.name, { ...m, [ATTR.outcome]: OUTCOME.success }));
+      same(life.ttft_s, c.histograms(SERVER_INSTRUMENT.timeToFirstToken.name, m));
+      same(life.time_per_output_token_s, c.histograms(SERVER_INSTRUMENT.timePerOutputToken.name, m));
+      same(life.queue_s, c.histograms(SERVER_INSTRUMENT.queueDuration.name, m));
+      same(life.output_token_rate, c.histograms(SERVER_INSTRUMENT.outputTokenRate.name, m));
+      const tokens = SERVER_INSTRUMENT.tokens.name;
+      expect(life.tokens).toEqual({ input: c.total(tokens, { ...m, [ATTR.tokenType]: TOKEN_TYPE.input }), output: c.total(tokens, { ...m, [ATTR.tokenType]: TOKEN_TYPE.output }) });
+    }
+    // model-a: requests 1, 2, 4, 5, 7, 8 (4 failed, 7 cancelled); model-b: 0, 3, 6.
+    expect(model(stats, 'model-a').server!.lifetime.requests).toEqual({ total: 6, success: 4, error: 1, cancelled: 1 });
+    expect(model(stats, 'model-b').server!.lifetime.requests).toEqual({ total: 3, success: 3, error: 0, cancelled: 0 });
+  });
 });
 
 describe('the window: a ring of snapshots, a controlled clock', () => {
