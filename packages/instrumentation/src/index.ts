@@ -55,6 +55,14 @@ export {
   type StreamUsage,
 } from './instrumentations/openai/index.js';
 export {
+  DEFAULT_SERVER_ROUTES,
+  InferenceServerInstrumentation,
+  operationOfPath,
+  parseServerRoute,
+  type InferenceServerInstrumentationConfig,
+  type ServerRoute,
+} from './instrumentations/server/index.js';
+export {
   ATTR,
   DURATION_BUCKETS,
   GATEWAY_INSTRUMENT,

@@ -20,6 +20,7 @@ import {
   TOKEN_TYPE,
   type Outcome,
 } from '../semconv.js';
+import { claimServedRequest } from '../instrumentations/server/claim.js';
 import { serverInstrumentsFor, type ServerInstruments } from './instruments.js';
 
 export interface ServerRequestOptions {
@@ -523,6 +524,22 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
     this.finish(OUTCOME.cancelled, reason, clock.now());
   }
 
+  /**
+   * @internal The request is recorded by someone else (the zero-code record of an HTTP request
+   * the app records itself with startServerRequest): the gauges' +1 undone, nothing recorded.
+   */
+  discard(): void {
+    if (this.finished) return;
+    this.finished = true;
+    openRequests.delete(this);
+    try {
+      if (this.waitingSince >= 0) this.instruments.waitingRequests.add(-1, this.waitingAttributes);
+      this.instruments.activeRequests.add(-1, this.base);
+    } catch (error) {
+      reportInternalError('server discard', error);
+    }
+  }
+
   [Symbol.dispose](): void {
     if (this.finished) return;
     diag.debug('otel-inference: a served request left its scope without end(), fail() or cancel(): recorded as error _OTHER');
@@ -628,6 +645,8 @@ const NOOP_REQUEST: ServerRequest = {
  */
 export function startServerRequest(options: ServerRequestOptions = {}): ServerRequest {
   try {
+    // The zero-code record of the HTTP request being handled, if any, leaves it to this one.
+    claimServedRequest();
     return new ServerRequestRecorder(options ?? {});
   } catch (error) {
     reportInternalError('startServerRequest', error);

@@ -11,6 +11,7 @@
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
+import { parseServerRoute, type ServerRoute } from '@otel-inference/instrumentation';
 
 export type MetricsExporterName = 'otlp' | 'prometheus' | 'console';
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
@@ -35,6 +36,8 @@ export interface RegisterConfig {
   streamUsage: StreamUsage;
   streamUsageHosts: string[];
   modelAllowlist: (string | RegExp)[] | undefined;
+  /** The served routes tracked: undefined for the default ones, empty for none (the server side off). */
+  serverRoutes: ServerRoute[] | undefined;
   inProcessReader: boolean;
   /** OTEL_INFERENCE_STATS_WINDOW: the recent window of /v1/stats, seconds. */
   statsWindowSeconds: number;
@@ -247,6 +250,41 @@ function readModelAllowlist(): (string | RegExp)[] | undefined {
   return out;
 }
 
+/**
+ * OTEL_INFERENCE_SERVER_ROUTES: a comma list of `/path` or `/path=operation` that replaces the
+ * default routes. Set and empty, or `none`: no route, the server side is off. Invalid entries
+ * are left out with one warning; when none is left, the default routes are used.
+ */
+function readServerRoutes(env: NodeJS.ProcessEnv = process.env): ServerRoute[] | undefined {
+  const name = 'OTEL_INFERENCE_SERVER_ROUTES';
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const list = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (list.length === 0) return [];
+  if (list.some((entry) => entry.toLowerCase() === 'none')) {
+    if (list.length > 1) diag.warn(`${name} lists "none" with other routes; no route is tracked`);
+    return [];
+  }
+  const routes: ServerRoute[] = [];
+  const invalid: string[] = [];
+  for (const entry of list) {
+    const route = parseServerRoute(entry);
+    if (route === undefined) invalid.push(entry);
+    else routes.push(route);
+  }
+  if (invalid.length > 0) {
+    diag.warn(
+      `${name}: invalid route(s) ${invalid.map((entry) => JSON.stringify(entry)).join(', ')} ignored ` +
+        `(expected a comma list of /path or /path=operation, or none)` +
+        (routes.length === 0 ? '; using the default routes' : ''),
+    );
+  }
+  return routes.length > 0 ? routes : undefined;
+}
+
 /** Reads everything; every bad value logs one warning (through diag) and falls back to its default. */
 export function readConfig(): RegisterConfig {
   // Only to warn about a bad value: the decision was taken by sdkDisabled() already.
@@ -279,6 +317,7 @@ export function readConfig(): RegisterConfig {
     streamUsage: readStreamUsage(),
     streamUsageHosts: getStringListFromEnv('OTEL_INFERENCE_STREAM_USAGE_HOSTS') ?? [],
     modelAllowlist: readModelAllowlist(),
+    serverRoutes: readServerRoutes(),
     inProcessReader: readBoolean('OTEL_INFERENCE_IN_PROCESS_READER', false),
     statsWindowSeconds: readPositiveSeconds('OTEL_INFERENCE_STATS_WINDOW', DEFAULTS.statsWindowSeconds),
     hostMetrics: readSwitch('OTEL_INFERENCE_HOST_METRICS', 'on once the process serves an inference route'),
