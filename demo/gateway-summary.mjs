@@ -1,186 +1,98 @@
-// The gateway's part of the demo's live summary, read from the gateway's own /metrics (the
-// gateway is another process): per model, its server-side TTFT (the gateway to its callers) beside
-// its client-side TTFT (the gateway to the backend that answered); per backend, the request rate,
-// errors and TTFT; and the fallbacks from one backend to the next, by reason. Windows, rates and
-// quantiles as in demo/summary.mjs: the increase between two scrapes, Prometheus'
-// histogram_quantile over the buckets (demo/quantiles.mjs).
+// The gateway's part of the demo's live summary: the gateway's own /v1/stats document (the
+// gateway is another process; docs/stats.md), printed as tables. Per model: the gateway's
+// server-side TTFT (from a request's arrival to its first output to the caller) beside its
+// client-side TTFT (from its upstream call to the backend's first chunk), and the client TTFT of
+// each backend; per backend: its calls, errors and the fallbacks from it to the next. Like the
+// load's table (demo/summary.mjs), no number is computed here: they are the document's.
 
-import { ATTR, OUTCOME, PROMETHEUS_GATEWAY_METRIC, PROMETHEUS_LABEL, PROMETHEUS_METRIC, PROMETHEUS_SERVER_METRIC } from 'otel-inference';
-import { bucketTotal, histogramQuantile, subtractBuckets } from './quantiles.mjs';
+/** @typedef {import('otel-inference').InferenceStats} InferenceStats */
 
-const NAME = Object.freeze({
-  clientTtft: PROMETHEUS_METRIC.timeToFirstChunk.name,
-  clientRequests: PROMETHEUS_METRIC.requests.name,
-  serverTtft: PROMETHEUS_SERVER_METRIC.timeToFirstToken.name,
-  serverRequests: PROMETHEUS_SERVER_METRIC.requests.name,
-  fallbacks: PROMETHEUS_GATEWAY_METRIC.fallbacks.name,
-});
-const LABEL = Object.freeze({
-  model: PROMETHEUS_LABEL.requestModel,
-  responseModel: PROMETHEUS_LABEL.responseModel,
-  backend: PROMETHEUS_LABEL.backend,
-  outcome: PROMETHEUS_LABEL.outcome,
-  from: PROMETHEUS_LABEL.fallbackFrom,
-  to: PROMETHEUS_LABEL.fallbackTo,
-  reason: PROMETHEUS_LABEL.fallbackReason,
-});
+/** Backends shown as TTFT columns, in the order they first appear; more would not fit a line. */
+const MAX_BACKEND_COLUMNS = 3;
+
+const add = (a, b) => (a ?? 0) + (b ?? 0);
 
 /**
- * The samples of a Prometheus text exposition: name, labels, value.
- * @param {string} text
- * @returns {{ name: string, labels: Record<string, string>, value: number }[]}
+ * The gateway's rows of one period (`window` or `lifetime`) of its stats document.
+ * @param {InferenceStats} stats
+ * @param {'window' | 'lifetime'} period
  */
-export function parseExposition(text) {
-  const samples = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[l[1]] = l[2].replace(/\\(["\\n])/g, (_, c) => (c === 'n' ? '\n' : c));
+export function gatewayRows(stats, period) {
+  const seconds = period === 'window' ? stats.window.seconds : stats.uptime_s;
+  const backendNames = [];
+  const byBackend = new Map();
+  const byModel = [];
+  for (const m of stats.models) {
+    if (!m.server && !m.client) continue;
+    const backends = {};
+    for (const b of m.backends ?? []) {
+      if (!backendNames.includes(b.backend)) backendNames.push(b.backend);
+      backends[b.backend] = b[period].ttft_s;
+      const r = b[period].requests;
+      const agg = byBackend.get(b.backend) ?? { total: 0, error: 0 };
+      byBackend.set(b.backend, { total: agg.total + r.total, error: agg.error + r.error });
     }
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
+    byModel.push({
+      model: m.model ?? '(no model)',
+      servedPerSec: m.server?.[period].requests_per_s ?? null,
+      serverTtft: m.server?.[period].ttft_s,
+      clientTtft: m.client?.[period].ttft_s,
+      backends,
+    });
   }
-  return samples;
-}
-
-/** Adds one `_bucket` sample into `by` (a Map of le → cumulative count), for a histogram keyed by `key`. */
-function addBucket(histograms, key, sample) {
-  let byLe = histograms.get(key);
-  if (!byLe) histograms.set(key, (byLe = new Map()));
-  const le = sample.labels.le === '+Inf' ? Infinity : Number(sample.labels.le);
-  byLe.set(le, (byLe.get(le) ?? 0) + sample.value);
-}
-
-/** Cumulative `le` counts to the OTel shape: finite boundaries and one count per bucket. */
-function toBuckets(byLe) {
-  if (!byLe) return undefined;
-  const les = [...byLe.keys()].sort((a, b) => a - b);
-  const cumulative = les.map((le) => byLe.get(le));
+  const fallbacks = stats.fallbacks[period];
   return {
-    boundaries: les.filter((le) => le !== Infinity),
-    counts: cumulative.map((c, i) => c - (i > 0 ? cumulative[i - 1] : 0)),
+    period,
+    seconds,
+    backendNames,
+    byModel,
+    byBackend: backendNames.map((backend) => {
+      const { total, error } = byBackend.get(backend);
+      const moved = fallbacks.filter((f) => f.from === backend);
+      const movedCount = moved.reduce((n, f) => add(n, f.count), 0);
+      return {
+        backend,
+        callsPerSec: seconds > 0 ? total / seconds : null,
+        errorRate: total > 0 ? error / total : null,
+        fallbacks: moved,
+        fallbacksPerSec: seconds > 0 ? movedCount / seconds : null,
+      };
+    }),
   };
 }
 
-/**
- * What one scrape of the gateway holds, summed the way the summary shows it.
- * @param {ReturnType<typeof parseExposition>} samples
- * @param {number} at timestamp, ms
- */
-export function gatewaySnapshot(samples, at = performance.now()) {
-  const serverTtft = new Map();
-  const clientTtft = new Map();
-  const backendTtft = new Map();
-  const backends = new Map();
-  const served = { success: 0, error: 0, cancelled: 0 };
-  const fallbacks = new Map();
-  for (const s of samples) {
-    switch (s.name) {
-      case `${NAME.serverTtft}_bucket`:
-        // The requested model when the server side knows it, else the one that answered.
-        addBucket(serverTtft, s.labels[LABEL.model] ?? s.labels[LABEL.responseModel] ?? 'unknown', s);
-        break;
-      case `${NAME.clientTtft}_bucket`:
-        addBucket(clientTtft, s.labels[LABEL.model] ?? 'unknown', s);
-        if (s.labels[LABEL.backend] !== undefined) addBucket(backendTtft, s.labels[LABEL.backend], s);
-        break;
-      case NAME.clientRequests: {
-        const backend = s.labels[LABEL.backend];
-        if (backend === undefined) break;
-        let b = backends.get(backend);
-        if (!b) backends.set(backend, (b = { success: 0, error: 0, cancelled: 0 }));
-        const outcome = s.labels[LABEL.outcome];
-        if (outcome in b) b[outcome] += s.value;
-        break;
-      }
-      case NAME.serverRequests: {
-        const outcome = s.labels[LABEL.outcome];
-        if (outcome in served) served[outcome] += s.value;
-        break;
-      }
-      case NAME.fallbacks: {
-        const key = `${s.labels[LABEL.from]}\u0000${s.labels[LABEL.to]}\u0000${s.labels[LABEL.reason]}`;
-        fallbacks.set(key, (fallbacks.get(key) ?? 0) + s.value);
-        break;
-      }
-    }
-  }
-  const buckets = (m) => new Map([...m].map(([k, v]) => [k, toBuckets(v)]));
-  return { at, serverTtft: buckets(serverTtft), clientTtft: buckets(clientTtft), backendTtft: buckets(backendTtft), backends, served, fallbacks };
-}
-
-function quantiles(h) {
-  if (!h || bucketTotal(h) === 0) return { p50: NaN, p95: NaN, count: 0 };
-  return { p50: histogramQuantile(0.5, h.boundaries, h.counts), p95: histogramQuantile(0.95, h.boundaries, h.counts), count: bucketTotal(h) };
-}
-
-const EMPTY = { at: 0, serverTtft: new Map(), clientTtft: new Map(), backendTtft: new Map(), backends: new Map(), served: { success: 0, error: 0, cancelled: 0 }, fallbacks: new Map() };
-
-/**
- * The gateway's rows over the window between two snapshots (`before` undefined: since the start).
- * Seconds in, seconds out.
- */
-export function gatewayRows(now, before = EMPTY) {
-  const dt = before.at > 0 ? (now.at - before.at) / 1000 : NaN;
-  const models = [...new Set([...now.serverTtft.keys(), ...now.clientTtft.keys()])].sort();
-  const byModel = models.map((model) => ({
-    model,
-    serverTtft: quantiles(subtractBuckets(now.serverTtft.get(model), before.serverTtft.get(model))),
-    clientTtft: quantiles(subtractBuckets(now.clientTtft.get(model), before.clientTtft.get(model))),
-  }));
-  const fallbacks = [];
-  for (const [key, value] of now.fallbacks) {
-    const count = Math.max(0, value - (before.fallbacks.get(key) ?? 0));
-    if (count === 0) continue;
-    const [from, to, reason] = key.split('\u0000');
-    fallbacks.push({ from, to, reason, count });
-  }
-  const byBackend = [...now.backends.keys()].sort().map((backend) => {
-    const n = now.backends.get(backend);
-    const b = before.backends.get(backend) ?? { success: 0, error: 0, cancelled: 0 };
-    const success = Math.max(0, n.success - b.success);
-    const error = Math.max(0, n.error - b.error);
-    const cancelled = Math.max(0, n.cancelled - b.cancelled);
-    const ended = success + error + cancelled;
-    const moved = fallbacks.filter((f) => f.from === backend);
-    return {
-      backend,
-      requests: { success, error, cancelled, ended },
-      reqPerSec: dt > 0 ? ended / dt : NaN,
-      errorPct: ended > 0 ? (100 * error) / ended : NaN,
-      ttft: quantiles(subtractBuckets(now.backendTtft.get(backend), before.backendTtft.get(backend))),
-      fallbacks: moved.reduce((n, f) => n + f.count, 0),
-      fallbacksPerSec: dt > 0 ? moved.reduce((n, f) => n + f.count, 0) / dt : NaN,
-    };
-  });
-  const served = Object.fromEntries(Object.keys(now.served).map((k) => [k, Math.max(0, now.served[k] - (before.served[k] ?? 0))]));
-  return { byModel, byBackend, fallbacks, served };
-}
-
 // ---------------------------------------------------------------------------------------------
-// Formatting (plain text, as the rest of the summary)
+// Formatting (plain text, as the load's table)
 
 function fmtSeconds(s) {
-  if (!Number.isFinite(s)) return '-';
+  if (s === null || !Number.isFinite(s)) return '-';
   if (s < 1) return `${Math.round(s * 1000)}ms`;
   return s < 10 ? `${s.toFixed(2)}s` : `${s.toFixed(1)}s`;
 }
-const fmtPair = (q) => (q.count === 0 ? '-' : `${fmtSeconds(q.p50)} / ${fmtSeconds(q.p95)}`);
-const fmtNum = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const fmtPair = (q) => (!q || q.count === 0 || q.p50 === null ? '-' : `${fmtSeconds(q.p50)} / ${fmtSeconds(q.p95)}`);
+const fmtNum = (n, digits = 1) => (n !== null && Number.isFinite(n) ? n.toFixed(digits) : '-');
 
-/** The gateway section: one table per model (server beside client TTFT), one per backend, the fallbacks. */
+/** The gateway section: per model, server beside client TTFT and each backend's; per backend, calls, errors and fallbacks. */
 export function formatGateway(rows, title) {
-  const lines = [title];
-  lines.push(`${'model'.padEnd(16)}  ${'server TTFT p50 / p95'.padStart(21)}  ${'client TTFT p50 / p95'.padStart(21)}`);
+  const shown = rows.backendNames.slice(0, MAX_BACKEND_COLUMNS);
+  const columns = [
+    { title: 'model', width: 16, left: true, get: (r) => r.model },
+    { title: 'served/s', width: 8, get: (r) => fmtNum(r.servedPerSec, 2) },
+    { title: 'server TTFT', width: 15, get: (r) => fmtPair(r.serverTtft) },
+    { title: 'client TTFT', width: 15, get: (r) => fmtPair(r.clientTtft) },
+    ...shown.map((b) => ({ title: `${b} TTFT`.slice(0, 15), width: 15, get: (r) => fmtPair(r.backends[b]) })),
+  ];
+  const line = (cells) => cells.map((c, i) => (columns[i].left ? c.padEnd(columns[i].width) : c.padStart(columns[i].width))).join('  ');
+  const lines = [title, line(columns.map((c) => c.title))];
   if (rows.byModel.length === 0) lines.push('  (no request through the gateway yet)');
-  for (const r of rows.byModel) lines.push(`${r.model.padEnd(16)}  ${fmtPair(r.serverTtft).padStart(21)}  ${fmtPair(r.clientTtft).padStart(21)}`);
-  lines.push(`${'backend'.padEnd(16)}  ${'req/s'.padStart(6)}  ${'err%'.padStart(5)}  ${'TTFT p50 / p95'.padStart(16)}  fallbacks to the next`);
-  for (const r of rows.byBackend) {
-    const moved = rows.fallbacks.filter((f) => f.from === r.backend);
-    const detail = moved.length === 0 ? '-' : `${fmtNum(r.fallbacksPerSec, 2)}/s (${moved.map((f) => `→ ${f.to} ${f.reason}: ${f.count}`).join(', ')})`;
-    lines.push(`${r.backend.padEnd(16)}  ${fmtNum(r.reqPerSec, 2).padStart(6)}  ${fmtNum(r.errorPct).padStart(5)}  ${fmtPair(r.ttft).padStart(16)}  ${detail}`);
+  for (const r of rows.byModel) lines.push(line(columns.map((c) => String(c.get(r)))));
+  if (rows.byBackend.length > 0) {
+    lines.push(`${'backend'.padEnd(16)}  ${'calls/s'.padStart(8)}  ${'err%'.padStart(5)}  fallbacks to the next`);
+    for (const b of rows.byBackend) {
+      const detail =
+        b.fallbacks.length === 0 ? '-' : `${fmtNum(b.fallbacksPerSec, 2)}/s (${b.fallbacks.map((f) => `→ ${f.to} ${f.reason}: ${f.count}`).join(', ')})`;
+      lines.push(`${b.backend.padEnd(16)}  ${fmtNum(b.callsPerSec, 2).padStart(8)}  ${fmtNum(b.errorRate === null ? null : 100 * b.errorRate).padStart(5)}  ${detail}`);
+    }
   }
   return lines.join('\n');
 }
@@ -188,36 +100,31 @@ export function formatGateway(rows, title) {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Scrapes the gateway's /metrics every `intervalMs` and keeps the last `windowSeconds` of
- * snapshots; `text()` is the section as of the last scrape (the summary's footer is synchronous).
- * @param {{ metricsUrl: string, intervalMs?: number, windowSeconds?: number }} options
+ * Reads the gateway's /v1/stats every `intervalMs`; `text()` is the section as of the last read
+ * (the summary's footer is synchronous).
+ * @param {{ statsUrl: string, intervalMs?: number }} options
  */
-export function startGatewaySummary({ metricsUrl, intervalMs = 3000, windowSeconds = 30 }) {
-  const url = /^https?:\/\//.test(metricsUrl) ? metricsUrl : `http://${metricsUrl}`;
-  const history = [];
-  let first;
+export function startGatewaySummary({ statsUrl, intervalMs = 3000 }) {
+  const url = /^https?:\/\//.test(statsUrl) ? statsUrl : `http://${statsUrl}`;
   let shown = '';
   let failed = false;
 
   async function refresh(final = false) {
-    let snap;
+    let stats;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      snap = gatewaySnapshot(parseExposition(await res.text()));
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      stats = await res.json();
       failed = false;
     } catch (err) {
-      if (!failed) shown = `gateway: ${url} did not answer (${err?.message ?? err})`;
+      if (!failed) shown = `the gateway: ${url} did not answer (${err?.message ?? err})`;
       failed = true;
       return;
     }
-    first ??= snap;
-    const cutoff = snap.at - windowSeconds * 1000;
-    while (history.length > 1 && history[1].at <= cutoff) history.shift();
-    const base = final ? first : history[0];
-    history.push(snap);
-    const span = base ? (snap.at - base.at) / 1000 : 0;
-    const title = `${final ? 'over the whole run' : `last ${span.toFixed(0)}s`}, the gateway (${url}): server = the gateway to its callers, client = the gateway to its backends:`;
-    shown = formatGateway(gatewayRows(snap, base), title);
+    const period = final ? 'lifetime' : 'window';
+    const rows = gatewayRows(stats, period);
+    const span = final ? `over its lifetime (${rows.seconds.toFixed(0)}s)` : `last ${rows.seconds.toFixed(0)}s`;
+    shown = formatGateway(rows, `the gateway (${url}), ${span}; TTFT p50 / p95, server: to its callers, client: from its backends:`);
   }
 
   const ready = refresh();
@@ -225,9 +132,9 @@ export function startGatewaySummary({ metricsUrl, intervalMs = 3000, windowSecon
   timer.unref?.();
   return {
     ready,
-    /** The section as of the last scrape. */
+    /** The section as of the last read. */
     text: () => shown,
-    /** Stops scraping after one last scrape over the whole run. */
+    /** Stops reading after one last read, over the gateway's lifetime. */
     async stop() {
       clearInterval(timer);
       await refresh(true);

@@ -21,8 +21,8 @@
 //   --max-retries <n>   the openai client's maxRetries (default 0, so that the simulated
 //                       429/500s show up as errors instead of being retried away)      [DEMO_MAX_RETRIES]
 //   --metrics-url <u>   shown in the summary footer (e.g. http://localhost:9464/metrics) [DEMO_METRICS_URL]
-//   --gateway-metrics-url <u>  the gateway's /metrics: the summary adds the gateway's server and
-//                       client TTFT per model, its backends and its fallbacks      [DEMO_GATEWAY_METRICS_URL]
+//   --gateway-stats-url <u>  the gateway's /v1/stats: the summary adds the gateway's server and
+//                       client TTFT per model, its backends and its fallbacks      [DEMO_GATEWAY_STATS_URL]
 //   --quiet             no summary and no banner
 //
 // Deterministic mode (for end-to-end tests):
@@ -59,19 +59,21 @@
 //    "observed":{"success":…,"error":…,"cancelled":…},           (what the client saw)
 //    "recorded":{"llama-3.1-8b":{"success":…,"error":…,"cancelled":…},…} | null,   (the SDK's
 //                inference.requests, read with the in-process reader when it is enabled)
-//    "quantiles":{"llama-3.1-8b":{"ttft":{"p50":…,"p95":…,"count":…},"perChunk":{…},"duration":{…},
-//                 "outputTokens":…},…} | null,   (the live summary's numbers over the whole run, in
-//                seconds; duration: successful calls only; null without the in-process reader)
+//    "quantiles":{"llama-3.1-8b":{"ttft":{"count":…,"sum":…,"p50":…,"p95":…,"p99":…},"perChunk":{…},
+//                 "duration":{…},"outputTokens":…},…} | null,   (the lifetime numbers of /v1/stats, as
+//                the final summary shows them, in seconds; duration: successful calls only; null
+//                without the in-process reader)
 //    "ok":true,"elapsedMs":…}
 //
 // Random mode (the default): chat across the DEMO_MODELS (streams, single responses, streams
 // abandoned part-way) and a few embeddings, with the server's own latency and error profile.
 
 import OpenAI from 'openai';
+import { createStatsSource } from 'otel-inference';
 import { getRegisteredMetricReader, shutdown } from 'otel-inference/register';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from './profile.mjs';
 import { startGatewaySummary } from './gateway-summary.mjs';
-import { computeRows, startLiveSummary, takeSnapshot } from './summary.mjs';
+import { rowsOf, startLiveSummary } from './summary.mjs';
 
 const BASE_KINDS = ['stream', 'nonStream', 'abandoned', 'embeddings', 'error'];
 const CHAT_MODELS = DEMO_MODELS.map((m) => m.name);
@@ -88,7 +90,7 @@ function parseArgs(argv) {
     window: ['DEMO_WINDOW', 30],
     'max-retries': ['DEMO_MAX_RETRIES', 0],
     'metrics-url': ['DEMO_METRICS_URL', ''],
-    'gateway-metrics-url': ['DEMO_GATEWAY_METRICS_URL', ''],
+    'gateway-stats-url': ['DEMO_GATEWAY_STATS_URL', ''],
     'fail-backend': ['DEMO_FAIL_BACKEND', ''],
     requests: ['DEMO_REQUESTS', undefined],
     'ttft-ms': [undefined, 250],
@@ -134,7 +136,7 @@ function parseArgs(argv) {
     windowS: num('window', { min: 1 }),
     maxRetries: num('max-retries', { integer: true }),
     metricsUrl: String(out['metrics-url']),
-    gatewayMetricsUrl: String(out['gateway-metrics-url']),
+    gatewayStatsUrl: String(out['gateway-stats-url']),
     failBackend: String(out['fail-backend']).toLowerCase(),
     requests: out.requests === undefined ? undefined : num('requests', { integer: true }),
     ttftMs: num('ttft-ms'),
@@ -307,10 +309,8 @@ let gatewaySummary;
 if (!opts.quiet && opts.summaryS > 0) {
   if (reader) {
     const total = opts.durationS;
-    // The gateway is another process: its section comes from its /metrics (demo/gateway-summary.mjs).
-    if (opts.gatewayMetricsUrl) {
-      gatewaySummary = startGatewaySummary({ metricsUrl: opts.gatewayMetricsUrl, intervalMs: opts.summaryS * 1000, windowSeconds: opts.windowS });
-    }
+    // The gateway is another process: its section is its own /v1/stats (demo/gateway-summary.mjs).
+    if (opts.gatewayStatsUrl) gatewaySummary = startGatewaySummary({ statsUrl: opts.gatewayStatsUrl, intervalMs: opts.summaryS * 1000 });
     summary = startLiveSummary({
       reader,
       intervalMs: opts.summaryS * 1000,
@@ -431,12 +431,13 @@ async function deterministicReport(plan) {
   let recorded = null;
   let quantiles = null;
   if (reader) {
-    const snap = takeSnapshot(await reader.collect());
+    // What the live summary and /v1/stats show, over the whole run (seconds).
+    const stats = await createStatsSource({ collect: () => reader.collect() }).read();
     recorded = {};
-    for (const [model, m] of snap.models) recorded[model] = { success: m.success, error: m.error, cancelled: m.cancelled };
-    // What the live summary shows, over the whole run (seconds).
     quantiles = {};
-    for (const r of computeRows(snap, undefined)) {
+    for (const r of rowsOf(stats, 'lifetime')) {
+      const { success, error, cancelled } = r.requests;
+      recorded[r.model] = { success, error, cancelled };
       quantiles[r.model] = { ttft: r.ttft, perChunk: r.perChunk, duration: r.duration, outputTokens: r.outputTokens };
     }
   }

@@ -10,8 +10,8 @@
 //   3. the load generator (demo/load.mjs) against the gateway, preloaded exactly like an app:
 //        node --import otel-inference/register demo/load.mjs
 //      with OTEL_INFERENCE_IN_PROCESS_READER=true for its live per-model summary, which also shows
-//      the gateway's server and client TTFT, its backends and its fallbacks (read from the
-//      gateway's /metrics);
+//      the gateway's server and client TTFT, its backends and its fallbacks (the gateway's own
+//      /v1/stats);
 //   4. every process serves its own /metrics (OTEL_METRICS_EXPORTER=prometheus: the load on
 //      localhost:9464, the gateway on 9465, the backends on 9466 and 9467; a free port for one that
 //      is taken) — or exports OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set;
@@ -282,13 +282,17 @@ async function main() {
     backends.push({ name: 'upstream', url: process.env.SIM_BASE_URL, about: 'SIM_BASE_URL' });
   }
 
-  // 2. The gateway. It always serves /metrics: the summary reads the gateway's part from it.
+  // 2. The gateway. It always serves /metrics and /v1/stats: the summary reads the gateway's part
+  // from its stats, over the same window as the load's table.
   let gatewayPort = o.simPort ?? 8000;
   if (gatewayPort !== 0 && !(await portIsFree(gatewayPort, host))) {
     if (o.simPort !== undefined) await fail(`port ${gatewayPort} is in use (--sim-port / SIM_PORT)`);
     gatewayPort = 0;
   }
-  const gatewayEnv = await envFor('gateway', 1, prometheus ? {} : { OTEL_METRICS_EXPORTER: `${base.OTEL_METRICS_EXPORTER},prometheus` });
+  const gatewayEnv = await envFor('gateway', 1, {
+    OTEL_INFERENCE_STATS_WINDOW: String(o.window),
+    ...(prometheus ? {} : { OTEL_METRICS_EXPORTER: `${base.OTEL_METRICS_EXPORTER},prometheus` }),
+  });
   const gateway = startService(
     'gateway',
     [GATEWAY, '--port', String(gatewayPort), '--host', host, ...backends.flatMap((b) => ['--backend', `${b.name}=${b.url}`])],
@@ -302,6 +306,7 @@ async function main() {
     await fail(err.message);
   }
   const gatewayMetrics = `${shownHost}:${gatewayEnv.DEMO_METRICS_PORT}/metrics`;
+  const gatewayStats = `${shownHost}:${gatewayEnv.DEMO_METRICS_PORT}/v1/stats`;
 
   // 3. The load generator, against the gateway.
   const loadEnv = await envFor('load', 0, { SIM_BASE_URL: gatewayUrl, OTEL_INFERENCE_IN_PROCESS_READER: 'true' });
@@ -332,7 +337,7 @@ async function main() {
     '--concurrency', String(o.concurrency),
     '--summary', String(o.summary),
     '--window', String(o.window),
-    '--gateway-metrics-url', gatewayMetrics,
+    '--gateway-stats-url', gatewayStats,
   ];
   if (metricsUrl) args.push('--metrics-url', metricsUrl);
   const child = spawn(process.execPath, args, { cwd: REPO, env: loadEnv, stdio: 'inherit' });

@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { histogramQuantile } from '../../demo/quantiles.mjs';
+import { histogramQuantile } from '../../packages/instrumentation/src/stats/quantiles.js';
 import { DEMO_MODELS } from '../../demo/profile.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,80 +1,93 @@
 /**
- * The gateway's part of the live summary, from a known exposition: the window between two scrapes,
- * the quantiles Prometheus' histogram_quantile gives over the same buckets, the fallbacks by from,
- * to and reason.
+ * The gateway's part of the live summary: a /v1/stats document of a gateway, printed. Every
+ * number is the document's; the rows only add the backends' calls up over the models.
  */
 import { describe, expect, it } from 'vitest';
-import { formatGateway, gatewayRows, gatewaySnapshot, parseExposition } from '../../demo/gateway-summary.mjs';
+import type { BackendStats, InferenceStats, ModelStats, QuantileStats } from '../../packages/instrumentation/src/index.js';
+import { formatGateway, gatewayRows } from '../../demo/gateway-summary.mjs';
 
-/** A histogram's cumulative `_bucket` lines with the given per-bucket counts over boundaries 0.1, 0.2, 0.4. */
-function histogram(name: string, labels: string, counts: [number, number, number, number]): string {
-  const les = ['0.1', '0.2', '0.4', '+Inf'];
-  let running = 0;
-  return les.map((le, i) => `${name}_bucket{${labels},le="${le}"} ${(running += counts[i]!)}`).join('\n');
+const q = (p50: number | null, p95: number | null, count = 1): QuantileStats => ({ count, sum: 0, p50, p95, p99: p95 });
+const NONE = q(null, null, 0);
+
+/** One period of a side: only the fields the summary reads matter here. */
+function period(total: number, error: number, seconds: number, ttft: QuantileStats) {
+  return {
+    requests: { total, success: total - error, error, cancelled: 0 },
+    error_rate: total > 0 ? error / total : null,
+    requests_per_s: total / seconds,
+    duration_s: NONE,
+    ttft_s: ttft,
+    tokens: { input: 0, output: 0 },
+    output_tokens_per_s: null,
+    output_token_rate: NONE,
+    time_per_output_chunk_s: NONE,
+    time_per_output_token_s: NONE,
+    queue_s: NONE,
+  };
 }
 
-function exposition(scale: number): string {
-  return [
-    '# TYPE gen_ai_server_time_to_first_token_seconds histogram',
-    histogram('gen_ai_server_time_to_first_token_seconds', 'gen_ai_request_model="m"', [0, 2 * scale, 2 * scale, 0]),
-    histogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'gen_ai_request_model="m",inference_backend="primary"', [2 * scale, 2 * scale, 0, 0]),
-    histogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'gen_ai_request_model="m",inference_backend="secondary"', [0, 0, scale, 0]),
-    `inference_requests_total{inference_backend="primary",inference_outcome="success"} ${4 * scale}`,
-    `inference_requests_total{inference_backend="primary",inference_outcome="error",error_type="503"} ${scale}`,
-    `inference_requests_total{inference_backend="secondary",inference_outcome="success"} ${scale}`,
-    `inference_requests_total{gen_ai_request_model="no backend",inference_outcome="success"} 99`,
-    `inference_server_requests_total{inference_outcome="success"} ${5 * scale}`,
-    `inference_fallbacks_total{inference_fallback_from="primary",inference_fallback_to="secondary",inference_fallback_reason="503"} ${scale}`,
-    '',
-  ].join('\n');
+function backend(name: string, total: number, error: number, ttft: QuantileStats): BackendStats {
+  return { backend: name, active: 0, window: period(total, error, 10, ttft), lifetime: period(2 * total, 2 * error, 40, ttft) } as BackendStats;
 }
+
+const stats = {
+  schema_version: 1,
+  time: '2025-06-01T12:00:00.000Z',
+  uptime_s: 40,
+  window: { target_s: 10, seconds: 10, complete: true },
+  models: [
+    {
+      model: 'llama',
+      server: { active: 0, waiting: 0, window: period(10, 0, 10, q(0.3, 0.6)), lifetime: period(20, 0, 40, q(0.3, 0.6)) },
+      client: { active: 0, window: period(12, 2, 10, q(0.25, 0.55)), lifetime: period(24, 4, 40, q(0.25, 0.55)) },
+      backends: [backend('primary', 10, 2, q(0.2, 0.4)), backend('secondary', 2, 0, q(0.8, 1.5))],
+    },
+    {
+      model: 'bge',
+      server: { active: 0, waiting: 0, window: period(5, 0, 10, NONE), lifetime: period(10, 0, 40, NONE) },
+      client: { active: 0, window: period(5, 0, 10, NONE), lifetime: period(10, 0, 40, NONE) },
+      backends: [backend('primary', 5, 0, NONE)],
+    },
+  ] as ModelStats[],
+  fallbacks: {
+    window: [
+      { from: 'primary', to: 'secondary', reason: '503', count: 2 },
+    ],
+    lifetime: [
+      { from: 'primary', to: 'secondary', reason: '503', count: 4 },
+      { from: 'primary', to: 'secondary', reason: '500', count: 1 },
+    ],
+  },
+} as InferenceStats;
 
 describe('the gateway summary', () => {
-  it('reads a window between two scrapes: rates, error shares, TTFT quantiles per model and backend, fallbacks', () => {
-    const before = gatewaySnapshot(parseExposition(exposition(1)), 1000);
-    const now = gatewaySnapshot(parseExposition(exposition(3)), 11_000);
-    const rows = gatewayRows(now, before);
-    // The window: scale 3 less scale 1, over 10 s.
-    expect(rows.served).toEqual({ success: 10, error: 0, cancelled: 0 });
-    expect(rows.fallbacks).toEqual([{ from: 'primary', to: 'secondary', reason: '503', count: 2 }]);
-    const [primary, secondary] = rows.byBackend;
-    expect(primary).toMatchObject({ backend: 'primary', requests: { success: 8, error: 2, cancelled: 0, ended: 10 }, reqPerSec: 1, errorPct: 20, fallbacks: 2, fallbacksPerSec: 0.2 });
-    expect(secondary).toMatchObject({ backend: 'secondary', requests: { success: 2, error: 0, cancelled: 0, ended: 2 }, reqPerSec: 0.2, errorPct: 0 });
-    // Primary's TTFT: 4 in (0, 0.1] and 4 in (0.1, 0.2]: p50 at 0.1, p95 at 0.1 + 0.1 * 3.6 / 4.
-    expect(primary!.ttft.p50).toBeCloseTo(0.1, 12);
-    expect(primary!.ttft.p95).toBeCloseTo(0.19, 12);
-    const [model] = rows.byModel;
-    // Server TTFT of the model: 4 in (0.1, 0.2], 4 in (0.2, 0.4]; client: both backends' buckets together.
-    expect(model).toMatchObject({ model: 'm', serverTtft: { p50: 0.2, count: 8 }, clientTtft: { count: 10 } });
-    expect(model!.clientTtft.p50).toBeCloseTo(0.1 + 0.1 * (5 - 4) / 4, 12);
-
-    const text = formatGateway(rows, 'title');
-    expect(text.split('\n')).toEqual([
+  it('prints server beside client TTFT per model, each backend\'s TTFT, and per backend its calls, errors and fallbacks', () => {
+    const rows = gatewayRows(stats, 'window');
+    expect(rows.backendNames).toEqual(['primary', 'secondary']);
+    expect(rows.byBackend).toEqual([
+      { backend: 'primary', callsPerSec: 1.5, errorRate: 2 / 15, fallbacks: [{ from: 'primary', to: 'secondary', reason: '503', count: 2 }], fallbacksPerSec: 0.2 },
+      { backend: 'secondary', callsPerSec: 0.2, errorRate: 0, fallbacks: [], fallbacksPerSec: 0 },
+    ]);
+    expect(formatGateway(rows, 'title').split('\n')).toEqual([
       'title',
-      'model             server TTFT p50 / p95  client TTFT p50 / p95',
-      'm                         200ms / 380ms          125ms / 350ms',
-      'backend            req/s   err%    TTFT p50 / p95  fallbacks to the next',
-      'primary             1.00   20.0     100ms / 190ms  0.20/s (→ secondary 503: 2)',
-      'secondary           0.20    0.0     300ms / 390ms  -',
+      'model             served/s      server TTFT      client TTFT     primary TTFT   secondary TTFT',
+      'llama                 1.00    300ms / 600ms    250ms / 550ms    200ms / 400ms    800ms / 1.50s',
+      'bge                   0.50                -                -                -                -',
+      'backend            calls/s   err%  fallbacks to the next',
+      'primary               1.50   13.3  0.20/s (→ secondary 503: 2)',
+      'secondary             0.20    0.0  -',
     ]);
   });
 
-  it('groups server TTFT by the requested model, else by the model that answered', () => {
-    const text = [
-      histogram('gen_ai_server_time_to_first_token_seconds', 'gen_ai_response_model="answered"', [1, 0, 0, 0]),
-      histogram('gen_ai_server_time_to_first_token_seconds', 'gen_ai_request_model="asked",gen_ai_response_model="answered"', [0, 1, 0, 0]),
-      '',
-    ].join('\n');
-    const rows = gatewayRows(gatewaySnapshot(parseExposition(text), 1));
-    expect(rows.byModel.map((r) => [r.model, r.serverTtft.count])).toEqual([
-      ['answered', 1],
-      ['asked', 1],
-    ]);
+  it('over the lifetime: the lifetime counts over the uptime', () => {
+    const rows = gatewayRows(stats, 'lifetime');
+    expect(rows.seconds).toBe(40);
+    expect(rows.byBackend[0]).toMatchObject({ callsPerSec: 30 / 40, fallbacksPerSec: 5 / 40 });
+    expect(formatGateway(rows, 't')).toContain('primary               0.75   13.3  0.13/s (→ secondary 503: 4, → secondary 500: 1)');
   });
 
-  it('without an earlier scrape, counts everything since the start, with no rate', () => {
-    const rows = gatewayRows(gatewaySnapshot(parseExposition(exposition(1)), 5000));
-    expect(rows.byBackend[0]).toMatchObject({ requests: { ended: 5 }, reqPerSec: NaN });
-    expect(rows.fallbacks).toEqual([{ from: 'primary', to: 'secondary', reason: '503', count: 1 }]);
+  it('before any request', () => {
+    const empty = { ...stats, models: [], fallbacks: { window: [], lifetime: [] } } as InferenceStats;
+    expect(formatGateway(gatewayRows(empty, 'window'), 't').split('\n').slice(2)).toEqual(['  (no request through the gateway yet)']);
   });
 });

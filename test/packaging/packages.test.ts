@@ -50,9 +50,17 @@ describe('the two packages', () => {
         'gen_ai.client.operation.time_per_output_chunk',
         'gen_ai.client.operation.time_to_first_chunk',
         'gen_ai.client.token.usage',
+        'gen_ai.server.request.duration',
+        'gen_ai.server.time_per_output_token',
+        'gen_ai.server.time_to_first_token',
         'inference.output_token_rate',
         'inference.requests',
         'inference.requests.active',
+        'inference.server.output_token_rate',
+        'inference.server.phase.duration',
+        'inference.server.requests',
+        'inference.server.requests.active',
+        'inference.server.tokens',
       ],
       requests: 3,
     });
@@ -81,9 +89,9 @@ describe('the two packages', () => {
     }
   });
 
-  it("otel-inference's main entry is the instrumentation's API and nothing else; the SDK loads only with register", () => {
+  it("otel-inference's main entry is the instrumentation's API and statsHandler(), on the OTel API alone; the SDK loads only with register", () => {
     for (const file of ['index.js', 'index.cjs']) {
-      expect(importsOf(`${DISTRO.dir}/dist/${file}`)).toEqual(new Set(['@otel-inference/instrumentation']));
+      expect(importsOf(`${DISTRO.dir}/dist/${file}`)).toEqual(new Set(['@otel-inference/instrumentation', '@opentelemetry/api']));
     }
     expect(importsOf(`${DISTRO.dir}/dist/register.js`)).toContain('@opentelemetry/sdk-metrics');
   });
@@ -111,13 +119,16 @@ describe('the two packages', () => {
     expect(DISTRO.manifest.dependencies?.['@opentelemetry/resources']).toBe(exporter.dependencies?.['@opentelemetry/core']);
   });
 
-  it.each([LIBRARY, DISTRO])('$manifest.name packs its build, README and LICENSE, and nothing of the repo around them', async ({ dir }) => {
+  it.each([
+    { ...LIBRARY, extra: [] },
+    { ...DISTRO, extra: ['stats.schema.json'] },
+  ])('$manifest.name packs its build, README and LICENSE (and the /v1/stats schema), and nothing of the repo around them', async ({ dir, extra }) => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: `${ROOT}/${dir}` });
     const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.cjs');
     expect(files).toContain('README.md');
     expect(files).toContain('LICENSE');
-    expect(files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f))).toEqual([]);
+    expect(files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f))).toEqual(extra);
   });
 });

@@ -64,10 +64,25 @@ export {
   type StreamUsage,
 } from './instrumentations/openai/index.js';
 export {
+  DEFAULT_SERVER_ROUTES,
+  InferenceServerInstrumentation,
+  operationOfPath,
+  parseServerRoute,
+  type InferenceServerInstrumentationConfig,
+  type ServerRoute,
+} from './instrumentations/server/index.js';
+export {
   ATTR,
   DURATION_BUCKETS,
   GATEWAY_INSTRUMENT,
   GATEWAY_METRIC,
+  GPU_ATTR,
+  GPU_INSTRUMENT,
+  GPU_METRIC,
+  HOST_ATTR,
+  HOST_INSTRUMENT,
+  HOST_METRIC,
+  HW_TYPE,
   INSTRUMENT,
   METER_NAME,
   METRIC,
@@ -81,6 +96,8 @@ export {
   SERVER_TTFT_BUCKETS,
   TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
+  type GpuInstrumentKey,
+  type HostInstrumentKey,
   type InstrumentKey,
   type InstrumentKind,
   type InstrumentSpec,
@@ -89,6 +106,8 @@ export {
   type ServerInstrumentKey,
 } from './semconv.js';
 export {
+  PROMETHEUS_GPU_METRIC,
+  PROMETHEUS_HOST_METRIC,
   PROMETHEUS_LABEL,
   PROMETHEUS_GATEWAY_METRIC,
   PROMETHEUS_METRIC,
@@ -99,6 +118,40 @@ export {
   prometheusName,
   type PrometheusMetric,
 } from './prometheus-names.js';
+export { bucketTotal, histogramQuantile, mergeBuckets, subtractBuckets, type Buckets } from './stats/quantiles.js';
+export {
+  buildStats,
+  emptyStatsSnapshot,
+  readStatsSnapshot,
+  statsToJson,
+  type BuildStatsOptions,
+  type CollectionLike,
+  type DataPointLike,
+  type MetricDataLike,
+  type ResourceMetricsLike,
+  type StatsSnapshot,
+} from './stats/snapshot.js';
+export {
+  createStatsSource,
+  DEFAULT_STATS_WINDOW_SECONDS,
+  StatsCollectionError,
+  type StatsSource,
+  type StatsSourceOptions,
+} from './stats/source.js';
+export {
+  STATS_SCHEMA_VERSION,
+  type BackendStats,
+  type ClientPeriodStats,
+  type ClientSideStats,
+  type FallbackCount,
+  type InferenceStats,
+  type ModelStats,
+  type PeriodStats,
+  type QuantileStats,
+  type RequestCounts,
+  type ServerPeriodStats,
+  type ServerSideStats,
+} from './stats/types.js';
 export { VERSION } from './version.js';
 
 import { defaultInferenceMetrics, type InferenceMetrics } from './core/metrics.js';

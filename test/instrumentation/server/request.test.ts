@@ -112,6 +112,7 @@ describe('a successful request', () => {
     expect(queue.boundaries).toEqual([...DURATION_BUCKETS]);
 
     expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.prefill }).sum).toBeCloseTo(0.2, 12);
+    expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.prefill }).boundaries).toEqual([...DURATION_BUCKETS]);
     expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.decode }).sum).toBeCloseTo(1.0, 12);
     expect(c.histogram(M.phaseDuration, { [ATTR.phase]: PHASE.decode }).attributes).toEqual({ ...base, [ATTR.phase]: 'decode' });
 
@@ -124,24 +125,37 @@ describe('a successful request', () => {
     expect(c.sums(M.waitingRequests)).toEqual([{ attributes: base, value: 0 }]);
   });
 
-  it('moves the gauges and the tokens counter live, before the end', async () => {
+  it('moves the gauges live, and the tokens counter as tokens come, gathered for at most 50 ms per request', async () => {
     const req = start({ queued: true });
     let c = await t.collect();
     expect(c.total(M.activeRequests)).toBe(1);
     expect(c.total(M.waitingRequests)).toBe(1);
     req.admitted();
-    req.tokens(3);
+    advance(10);
+    req.tokens(3); // 10 ms after the arrival: gathered
     c = await t.collect();
     expect(c.total(M.activeRequests)).toBe(1);
     expect(c.total(M.waitingRequests)).toBe(0);
-    expect(c.total(M.tokens)).toBe(3);
+    expect(c.total(M.tokens)).toBe(0);
+    advance(40);
+    req.tokens(4); // 50 ms: added, with the 3 gathered
+    c = await t.collect();
+    expect(c.total(M.tokens)).toBe(7);
     expect(c.metric(M.requestDuration)).toBeUndefined();
-    req.tokens(4);
-    expect((await t.collect()).total(M.tokens)).toBe(7);
+    advance(10);
+    req.tokens(2, 'input');
+    req.setRequestModel('switched'); // what was counted is added first, under the model it was counted with
+    advance(1);
+    req.tokens(1);
+    c = await t.collect();
+    expect(c.total(M.tokens, { [ATTR.requestModel]: 'qwen' })).toBe(9);
+    expect(c.total(M.tokens, { [ATTR.requestModel]: 'switched' })).toBe(0);
     req.end();
     c = await t.collect();
     expectGaugesAtZero(c);
-    expect(c.total(M.tokens)).toBe(7);
+    expect(c.total(M.tokens, { [ATTR.requestModel]: 'qwen', [ATTR.tokenType]: 'output' })).toBe(7);
+    expect(c.total(M.tokens, { [ATTR.requestModel]: 'qwen', [ATTR.tokenType]: 'input' })).toBe(2);
+    expect(c.total(M.tokens, { [ATTR.requestModel]: 'switched' })).toBe(1);
   });
 
   it('defaults: operation chat, provider openai_compatible, no stream, model or server attributes', async () => {

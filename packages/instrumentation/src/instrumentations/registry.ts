@@ -11,11 +11,15 @@
  */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
+import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
 export interface InstrumentationEntry<C = unknown> {
   /** The name in OTEL_NODE_ENABLED_INSTRUMENTATIONS / OTEL_NODE_DISABLED_INSTRUMENTATIONS. */
   readonly name: string;
-  /** The npm packages it patches; the ESM loader hook intercepts exactly these. */
+  /**
+   * The npm packages it patches; the ESM loader hook intercepts exactly these. Empty for one
+   * that patches Node.js built-ins' prototypes when enabled, which needs no hook.
+   */
   readonly modules: readonly string[];
   /** The versions of those packages it patches (semver ranges). */
   readonly supportedVersions: readonly string[];
@@ -27,6 +31,7 @@ export interface InstrumentationEntry<C = unknown> {
 /** Configuration by instrumentation name, for {@link getInferenceInstrumentations}. */
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
+  'inference-server'?: InferenceServerInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -40,6 +45,16 @@ const ENTRIES: Entries = {
     supportedVersions: OPENAI_SUPPORTED_VERSIONS,
     description: 'the `openai` client: chat.completions, completions, responses and embeddings, streamed or not',
     create: (config) => new OpenAIInstrumentation(config),
+  },
+  'inference-server': {
+    name: 'inference-server',
+    // node:http and node:https: their Server and ServerResponse prototypes are patched when the
+    // instrumentation is enabled, which covers every import of them, ESM or CJS, earlier or later.
+    modules: [],
+    supportedVersions: ['*'],
+    description:
+      'the server side of node:http and node:https (and Express, Fastify, Hono on them): OpenAI-compatible routes served, streamed or not',
+    create: (config) => new InferenceServerInstrumentation(config),
   },
 };
 

@@ -20,6 +20,7 @@ import {
   TOKEN_TYPE,
   type Outcome,
 } from '../semconv.js';
+import { claimServedRequest } from '../instrumentations/server/claim.js';
 import { serverInstrumentsFor, type ServerInstruments } from './instruments.js';
 
 export interface ServerRequestOptions {
@@ -95,8 +96,9 @@ export interface ServerRequest extends Disposable {
   firstToken(): void;
   /**
    * `count` tokens were generated (`output`, the default) or read (`input`): added to
-   * `inference.server.tokens` now, so its rate is live. The request's output count is the sum,
-   * unless the usage reports one.
+   * `inference.server.tokens` as they come (gathered for at most 50 ms per request, and at its
+   * end), so its rate is live. The request's output count is the sum, unless the usage reports one.
+   * Never marks the first token: call {@link ServerRequest.firstToken}.
    */
   tokens(count: number, type?: 'output' | 'input'): void;
   /** Set `gen_ai.request.model` (not on the active gauge, which keeps what was known at the start). */
@@ -129,6 +131,12 @@ export interface ServerRequest extends Disposable {
 const clock: { now(): number } = performance;
 
 const DURATION_RULE = 'a finite non-negative duration';
+/**
+ * Counted tokens reach the counter at most this often per request (and at its end): one SDK `add`
+ * per generated token would cost more than the rest of the request. A collection every 15-60 s
+ * sees them at most this late.
+ */
+const TOKENS_FLUSH_MS = 50;
 /** `error.type` values given by the app: a status code or a short identifier, never a message. */
 const ERROR_TYPE_VALUE = /^[A-Za-z0-9_$][\w$.-]{0,63}$/;
 /** Phase names are label values: short identifiers. */
@@ -212,6 +220,10 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
   private countedInput = 0;
   private countedOutput = 0;
   private countedAnyOutput = false;
+  /** What the tokens counter has been given so far, and when. */
+  private addedInput = 0;
+  private addedOutput = 0;
+  private flushedAt: number;
   private reportedInput: number | undefined;
   private reportedOutput: number | undefined;
   private openPhases: Set<PhaseTimer> | undefined;
@@ -229,6 +241,7 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
       }
     }
     this.startedAt = startedAt;
+    this.flushedAt = startedAt;
     this.modelFilter = filterOf(options.modelAllowlist);
     this.instruments = serverInstrumentsFor(options.meterProvider);
 
@@ -296,7 +309,9 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
     return attributes;
   }
 
-  private changed(): void {
+  /** An attribute is about to change: tokens counted so far are added under the attributes they were counted with. */
+  private changing(): void {
+    this.flushTokens(clock.now());
     this.attributes = undefined;
     this.inputTokenAttributes = undefined;
     this.outputTokenAttributes = undefined;
@@ -398,9 +413,22 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
     } else {
       this.countedInput += n;
     }
-    if (n === 0) return;
+    const now = clock.now();
+    if (now - this.flushedAt >= TOKENS_FLUSH_MS) this.flushTokens(now);
+  }
+
+  /** Adds to the tokens counter what was counted since the last time, up to `input`/`output` when larger. */
+  private flushTokens(now: number, input = this.countedInput, output = this.countedOutput): void {
+    this.flushedAt = now;
     try {
-      this.instruments.tokens.add(n, this.tokenAttributes(type));
+      if (output > this.addedOutput) {
+        this.instruments.tokens.add(output - this.addedOutput, this.tokenAttributes(TOKEN_TYPE.output));
+        this.addedOutput = output;
+      }
+      if (input > this.addedInput) {
+        this.instruments.tokens.add(input - this.addedInput, this.tokenAttributes(TOKEN_TYPE.input));
+        this.addedInput = input;
+      }
     } catch (error) {
       reportInternalError('tokens', error);
     }
@@ -411,8 +439,8 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
     if (!nonEmptyString(model)) return reportRejected(ATTR.requestModel, model, 'a non-empty string');
     const filtered = this.modelFilter(model);
     if (filtered === this.requestModel) return;
+    this.changing();
     this.requestModel = filtered;
-    this.changed();
   }
 
   setResponseModel(model: string): void {
@@ -420,16 +448,16 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
     if (!nonEmptyString(model)) return reportRejected(ATTR.responseModel, model, 'a non-empty string');
     const filtered = this.modelFilter(model);
     if (filtered === this.responseModel) return;
+    this.changing();
     this.responseModel = filtered;
-    this.changed();
   }
 
   setStream(stream: boolean): void {
     if (this.finished) return this.ignored('setStream');
     if (typeof stream !== 'boolean') return reportRejected(ATTR.requestStream, stream, 'a boolean');
     if (stream === this.stream) return;
+    this.changing();
     this.stream = stream;
-    this.changed();
   }
 
   setUsage(usage: TokenUsage): void {
@@ -497,6 +525,22 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
     this.finish(OUTCOME.cancelled, reason, clock.now());
   }
 
+  /**
+   * @internal The request is recorded by someone else (the zero-code record of an HTTP request
+   * the app records itself with startServerRequest): the gauges' +1 undone, nothing recorded.
+   */
+  discard(): void {
+    if (this.finished) return;
+    this.finished = true;
+    openRequests.delete(this);
+    try {
+      if (this.waitingSince >= 0) this.instruments.waitingRequests.add(-1, this.waitingAttributes);
+      this.instruments.activeRequests.add(-1, this.base);
+    } catch (error) {
+      reportInternalError('server discard', error);
+    }
+  }
+
   [Symbol.dispose](): void {
     if (this.finished) return;
     diag.debug('otel-inference: a served request left its scope without end(), fail() or cancel(): recorded as error _OTHER');
@@ -523,13 +567,12 @@ export class ServerRequestRecorder implements ServerRequest, OpenRequest {
     if (this.waitingSince >= 0) this.leaveQueue(endedAt);
     instruments.activeRequests.add(-1, this.base);
 
-    // The tokens counter reaches the reported counts: the rest of them is added now.
-    if (this.reportedInput !== undefined && this.reportedInput > this.countedInput) {
-      instruments.tokens.add(this.reportedInput - this.countedInput, this.tokenAttributes(TOKEN_TYPE.input));
-    }
-    if (this.reportedOutput !== undefined && this.reportedOutput > this.countedOutput) {
-      instruments.tokens.add(this.reportedOutput - this.countedOutput, this.tokenAttributes(TOKEN_TYPE.output));
-    }
+    // The tokens counter gets the rest of the counted tokens, and reaches the reported counts.
+    this.flushTokens(
+      endedAt,
+      Math.max(this.countedInput, this.reportedInput ?? 0),
+      Math.max(this.countedOutput, this.reportedOutput ?? 0),
+    );
 
     const attributes = this.current();
     const ended: Attributes = errorType === undefined ? attributes : { ...attributes, [ATTR.errorType]: errorType };
@@ -603,6 +646,8 @@ const NOOP_REQUEST: ServerRequest = {
  */
 export function startServerRequest(options: ServerRequestOptions = {}): ServerRequest {
   try {
+    // The zero-code record of the HTTP request being handled, if any, leaves it to this one.
+    claimServedRequest();
     return new ServerRequestRecorder(options ?? {});
   } catch (error) {
     reportInternalError('startServerRequest', error);

@@ -11,6 +11,7 @@
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
+import { parseServerRoute, type ServerRoute } from '@otel-inference/instrumentation';
 
 export type MetricsExporterName = 'otlp' | 'prometheus' | 'console';
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
@@ -35,7 +36,15 @@ export interface RegisterConfig {
   streamUsage: StreamUsage;
   streamUsageHosts: string[];
   modelAllowlist: (string | RegExp)[] | undefined;
+  /** The served routes tracked: undefined for the default ones, empty for none (the server side off). */
+  serverRoutes: ServerRoute[] | undefined;
   inProcessReader: boolean;
+  /** OTEL_INFERENCE_STATS_WINDOW: the recent window of /v1/stats, seconds. */
+  statsWindowSeconds: number;
+  /** OTEL_INFERENCE_HOST_METRICS; undefined: the default (on once the process serves an inference route). */
+  hostMetrics: boolean | undefined;
+  /** OTEL_INFERENCE_GPU_METRICS; undefined: the default (on where nvidia-smi answers, silently off elsewhere). */
+  gpuMetrics: boolean | undefined;
 }
 
 export const DEFAULTS = {
@@ -46,6 +55,7 @@ export const DEFAULTS = {
   prometheusHost: 'localhost',
   prometheusPort: 9464,
   streamUsage: 'auto' as StreamUsage,
+  statsWindowSeconds: 60,
 } as const;
 
 const LOG_LEVELS: Record<string, DiagLogLevel> = {
@@ -93,11 +103,29 @@ function readBoolean(name: string, fallback: boolean): boolean {
   return fallback;
 }
 
+/** A switch whose default is decided elsewhere: true, false, or undefined (unset, or bad: one warning). */
+function readSwitch(name: string, defaultDescription: string): boolean | undefined {
+  const raw = getStringFromEnv(name)?.trim().toLowerCase();
+  if (raw === undefined || raw === 'true' || raw === 'false') return raw === undefined ? undefined : raw === 'true';
+  warnBad(name, raw, "'true' or 'false'", `the default: ${defaultDescription}`);
+  return undefined;
+}
+
 function readPositiveMillis(name: string, fallback: number): number {
   const value = getNumberFromEnv(name); // warns itself when not a number
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     warnBad(name, String(process.env[name]), 'a positive number of milliseconds', `the default: ${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+function readPositiveSeconds(name: string, fallback: number): number {
+  const value = getNumberFromEnv(name); // warns itself when not a number
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    warnBad(name, String(process.env[name]), 'a positive number of seconds', `the default: ${fallback}`);
     return fallback;
   }
   return value;
@@ -222,6 +250,41 @@ function readModelAllowlist(): (string | RegExp)[] | undefined {
   return out;
 }
 
+/**
+ * OTEL_INFERENCE_SERVER_ROUTES: a comma list of `/path` or `/path=operation` that replaces the
+ * default routes. Set and empty, or `none`: no route, the server side is off. Invalid entries
+ * are left out with one warning; when none is left, the default routes are used.
+ */
+function readServerRoutes(env: NodeJS.ProcessEnv = process.env): ServerRoute[] | undefined {
+  const name = 'OTEL_INFERENCE_SERVER_ROUTES';
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const list = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (list.length === 0) return [];
+  if (list.some((entry) => entry.toLowerCase() === 'none')) {
+    if (list.length > 1) diag.warn(`${name} lists "none" with other routes; no route is tracked`);
+    return [];
+  }
+  const routes: ServerRoute[] = [];
+  const invalid: string[] = [];
+  for (const entry of list) {
+    const route = parseServerRoute(entry);
+    if (route === undefined) invalid.push(entry);
+    else routes.push(route);
+  }
+  if (invalid.length > 0) {
+    diag.warn(
+      `${name}: invalid route(s) ${invalid.map((entry) => JSON.stringify(entry)).join(', ')} ignored ` +
+        `(expected a comma list of /path or /path=operation, or none)` +
+        (routes.length === 0 ? '; using the default routes' : ''),
+    );
+  }
+  return routes.length > 0 ? routes : undefined;
+}
+
 /** Reads everything; every bad value logs one warning (through diag) and falls back to its default. */
 export function readConfig(): RegisterConfig {
   // Only to warn about a bad value: the decision was taken by sdkDisabled() already.
@@ -254,7 +317,11 @@ export function readConfig(): RegisterConfig {
     streamUsage: readStreamUsage(),
     streamUsageHosts: getStringListFromEnv('OTEL_INFERENCE_STREAM_USAGE_HOSTS') ?? [],
     modelAllowlist: readModelAllowlist(),
+    serverRoutes: readServerRoutes(),
     inProcessReader: readBoolean('OTEL_INFERENCE_IN_PROCESS_READER', false),
+    statsWindowSeconds: readPositiveSeconds('OTEL_INFERENCE_STATS_WINDOW', DEFAULTS.statsWindowSeconds),
+    hostMetrics: readSwitch('OTEL_INFERENCE_HOST_METRICS', 'on once the process serves an inference route'),
+    gpuMetrics: readSwitch('OTEL_INFERENCE_GPU_METRICS', 'on where nvidia-smi answers'),
   };
 }
 

@@ -49,7 +49,16 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       streamUsageHosts: config.streamUsageHosts,
       ...(config.providerName !== undefined ? { providerName: config.providerName } : {}),
     },
+    'inference-server': {
+      ...shared,
+      ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
+    },
   };
+}
+
+/** Whether an instrumentation has anything to do: OTEL_INFERENCE_SERVER_ROUTES=none leaves the server side off. */
+function hasWork(name: InferenceInstrumentationName, config: RegisterConfig): boolean {
+  return name !== 'inference-server' || config.serverRoutes === undefined || config.serverRoutes.length > 0;
 }
 
 function inference(entry: InstrumentationEntry): RegisterEntry {
@@ -58,7 +67,10 @@ function inference(entry: InstrumentationEntry): RegisterEntry {
     modules: entry.modules,
     description: entry.description,
     withAppMeterProvider: true,
-    create: (config) => entry.create(inferenceOptions(config)[entry.name as InferenceInstrumentationName]),
+    create: (config) => {
+      const name = entry.name as InferenceInstrumentationName;
+      return hasWork(name, config) ? entry.create(inferenceOptions(config)[name]) : undefined;
+    },
   };
 }
 
