@@ -16,8 +16,4 @@ export interface GatewayRows {
 }
 export declare function gatewayRows(stats: InferenceStats, period: 'window' | 'lifetime'): GatewayRows;
 export declare function formatGateway(rows: GatewayRows, title: string): string;
-export declare function startGatewaySummary(options: { statsUrl: string; intervalMs?: number }): {
-  ready: Promise<void>;
-  text(): string;
-  stop(): Promise<void>;
-};
+export declare function readGatewaySection(statsUrl: string, final?: boolean): Promise<string>;

@@ -24,6 +24,10 @@ export function gatewayRows(stats, period) {
   const byModel = [];
   for (const m of stats.models) {
     if (!m.server && !m.client) continue;
+    // Series with no model and nothing in the period: a served request's active gauge, counted
+    // before its model was known.
+    const ended = (m.server?.[period].requests.total ?? 0) + (m.client?.[period].requests.total ?? 0);
+    if (m.model === null && ended === 0) continue;
     const backends = {};
     for (const b of m.backends ?? []) {
       if (!backendNames.includes(b.backend)) backendNames.push(b.backend);
@@ -100,44 +104,25 @@ export function formatGateway(rows, title) {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Reads the gateway's /v1/stats every `intervalMs`; `text()` is the section as of the last read
- * (the summary's footer is synchronous).
- * @param {{ statsUrl: string, intervalMs?: number }} options
+ * The gateway section, read from its /v1/stats now: its recent window, or its lifetime for the
+ * final summary. Never rejects: a gateway that does not answer gives a line that says so.
+ * @param {string} statsUrl e.g. `localhost:9465/v1/stats`
+ * @param {boolean} [final]
+ * @returns {Promise<string>}
  */
-export function startGatewaySummary({ statsUrl, intervalMs = 3000 }) {
+export async function readGatewaySection(statsUrl, final = false) {
   const url = /^https?:\/\//.test(statsUrl) ? statsUrl : `http://${statsUrl}`;
-  let shown = '';
-  let failed = false;
-
-  async function refresh(final = false) {
-    let stats;
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      stats = await res.json();
-      failed = false;
-    } catch (err) {
-      if (!failed) shown = `the gateway: ${url} did not answer (${err?.message ?? err})`;
-      failed = true;
-      return;
-    }
-    const period = final ? 'lifetime' : 'window';
-    const rows = gatewayRows(stats, period);
-    const span = final ? `over its lifetime (${rows.seconds.toFixed(0)}s)` : `last ${rows.seconds.toFixed(0)}s`;
-    shown = formatGateway(rows, `the gateway (${url}), ${span}; TTFT p50 / p95, server: to its callers, client: from its backends:`);
+  let stats;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    stats = await res.json();
+  } catch (err) {
+    return `the gateway: ${url} did not answer (${err?.message ?? err})`;
   }
-
-  const ready = refresh();
-  const timer = setInterval(() => void refresh(), intervalMs);
-  timer.unref?.();
-  return {
-    ready,
-    /** The section as of the last read. */
-    text: () => shown,
-    /** Stops reading after one last read, over the gateway's lifetime. */
-    async stop() {
-      clearInterval(timer);
-      await refresh(true);
-    },
-  };
+  const rows = gatewayRows(stats, final ? 'lifetime' : 'window');
+  const span = final
+    ? `over its lifetime (${rows.seconds.toFixed(0)}s)`
+    : `last ${rows.seconds.toFixed(0)}s${stats.window.complete ? '' : ` (the window fills up to ${stats.window.target_s}s)`}`;
+  return formatGateway(rows, `the gateway (${url}), ${span}; TTFT p50 / p95, server: to its callers, client: from its backends:`);
 }

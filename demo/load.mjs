@@ -72,7 +72,7 @@ import OpenAI from 'openai';
 import { createStatsSource } from 'otel-inference';
 import { getRegisteredMetricReader, shutdown } from 'otel-inference/register';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from './profile.mjs';
-import { startGatewaySummary } from './gateway-summary.mjs';
+import { readGatewaySection } from './gateway-summary.mjs';
 import { rowsOf, startLiveSummary } from './summary.mjs';
 
 const BASE_KINDS = ['stream', 'nonStream', 'abandoned', 'embeddings', 'error'];
@@ -305,18 +305,19 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 let summary;
-let gatewaySummary;
 if (!opts.quiet && opts.summaryS > 0) {
   if (reader) {
     const total = opts.durationS;
-    // The gateway is another process: its section is its own /v1/stats (demo/gateway-summary.mjs).
-    if (opts.gatewayStatsUrl) gatewaySummary = startGatewaySummary({ statsUrl: opts.gatewayStatsUrl, intervalMs: opts.summaryS * 1000 });
     summary = startLiveSummary({
       reader,
       intervalMs: opts.summaryS * 1000,
       windowSeconds: opts.windowS,
       header: () => progressLine(total),
-      footer: () => [gatewaySummary?.text() ?? '', opts.metricsUrl ? `metrics: curl ${opts.metricsUrl}` : ''].filter(Boolean).join('\n'),
+      // The gateway is another process: its part is its own /v1/stats (demo/gateway-summary.mjs).
+      footer: async (final) =>
+        [opts.gatewayStatsUrl ? await readGatewaySection(opts.gatewayStatsUrl, final) : '', opts.metricsUrl ? `metrics: curl ${opts.metricsUrl}` : '']
+          .filter(Boolean)
+          .join('\n'),
     });
   } else {
     console.error('load: no live summary: start with OTEL_INFERENCE_IN_PROCESS_READER=true (npm start does)');
@@ -396,7 +397,6 @@ try {
     const plan = await runDeterministic();
     const report = await deterministicReport(plan);
     if (!report.ok) exitCode = 1;
-    await gatewaySummary?.stop();
     summary && (await summary.stop());
     process.stdout.write(JSON.stringify(report) + '\n');
     if (opts.lingerS > 0 && !stopController.signal.aborted) {
@@ -405,7 +405,6 @@ try {
     }
   } else {
     await runRandom();
-    await gatewaySummary?.stop();
     if (summary) await summary.stop();
     else if (!opts.quiet) console.log(`load: done (${stopReason}): ${JSON.stringify(observed)}`);
   }

@@ -23,5 +23,5 @@ export declare function startLiveSummary(options: {
   windowSeconds?: number;
   out?: NodeJS.WriteStream;
   header?: () => string;
-  footer?: () => string;
+  footer?: (final: boolean) => string | Promise<string>;
 }): { stop(): Promise<SummaryRow[]> };

@@ -101,7 +101,7 @@ export function formatRows(rows) {
  *   windowSeconds?: number,
  *   out?: NodeJS.WriteStream,
  *   header?: () => string,
- *   footer?: () => string,
+ *   footer?: (final: boolean) => string | Promise<string>,
  * }} options
  */
 export function startLiveSummary(options) {
@@ -120,7 +120,8 @@ export function startLiveSummary(options) {
     const title = final
       ? `final summary over the whole run (${span.toFixed(0)}s), per ${MODEL}:`
       : `last ${span.toFixed(0)}s${stats.window.complete ? '' : ` (the window fills up to ${windowSeconds}s)`}, per ${MODEL} (p50 / p95 from the SDK's histogram buckets; duration: successful calls):`;
-    const text = [header(), title, formatRows(rows), footer()].filter((s) => s !== '').join('\n');
+    // The footer may read another process (the demo's gateway): awaited, so that it is as fresh as the table.
+    const text = [header(), title, formatRows(rows), await footer(final)].filter((s) => s !== '').join('\n');
     // On a terminal: move up over the previous table and redraw it.
     if (inPlace && linesShown > 0) out.write(`\x1b[${linesShown}F\x1b[J`);
     out.write(text + '\n' + (inPlace ? '' : '\n'));

@@ -200,6 +200,9 @@ describe('npm start (demo/start.mjs, shortened)', () => {
     expect(sum(gateway, 'inference_requests_total', { inference_backend: 'primary', inference_outcome: 'error', error_type: '503' })).toBeGreaterThan(0);
     expect(sum(gateway, 'inference_requests_total', { inference_backend: 'secondary' })).toBeGreaterThan(0);
     expect(sum(gateway, 'inference_fallbacks_total', { inference_fallback_from: 'primary', inference_fallback_to: 'secondary', inference_fallback_reason: '503' })).toBeGreaterThan(0);
+    // Its served side, beside: what the load asked of it.
+    expect(sum(gateway, 'inference_server_requests_total', { inference_outcome: 'success' })).toBeGreaterThan(0);
+    expect(sum(gateway, 'gen_ai_server_time_to_first_token_seconds_count')).toBeGreaterThan(0);
     // Each backend reports what it served through the explicit server API: queue, prefill, decode.
     for (const backend of backends) {
       expect(sum(backend, 'inference_server_requests_total')).toBeGreaterThan(0);
@@ -223,8 +226,9 @@ describe('npm start (demo/start.mjs, shortened)', () => {
     }
     expect(linesWithNumbers, final).toBeGreaterThanOrEqual(2);
     // The gateway's part: server beside client TTFT per model, its backends and their fallbacks.
-    expect(final).toMatch(/model\s+server TTFT p50 \/ p95\s+client TTFT p50 \/ p95/);
-    expect(final).toMatch(/^primary\s+\d+\.\d\d\s+\d+\.\d\s+\d+(?:ms|\.\d+s) \/ \S+\s+\d+\.\d\d\/s \(→ secondary 503: \d+/m);
+    expect(final).toMatch(/^model\s+served\/s\s+server TTFT\s+client TTFT\s+primary TTFT\s+secondary TTFT$/m);
+    expect(final).toMatch(/^\S+\s+\d+\.\d\d\s+\d+(?:ms|\.\d+s) \/ \S+\s+\d+(?:ms|\.\d+s) \/ \S+/m);
+    expect(final).toMatch(/^primary\s+\d+\.\d\d\s+\d+\.\d\s+\d+\.\d\d\/s \(→ secondary 503: \d+/m);
     // Every endpoint stopped with the demo.
     for (const port of [promPort, gatewayPort, ...backendPorts]) await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   }, 60_000);
@@ -353,6 +357,29 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       ['primary', 'secondary', '503', N],
     ]);
     expect(sum(samples, 'inference_requests_active')).toBe(0);
+  });
+
+  it("the gateway's server side (zero-code): what its callers asked, exactly once each, as the load counted it", async () => {
+    const served = (samples: Sample[]) => ({
+      success: sum(samples, 'inference_server_requests_total', { inference_outcome: 'success' }),
+      cancelled: sum(samples, 'inference_server_requests_total', { inference_outcome: 'cancelled' }),
+      error500: sum(samples, 'inference_server_requests_total', { inference_outcome: 'error', error_type: '500' }),
+    });
+    // stream, nonStream, embeddings and fallback succeed; abandoned is cancelled; error is the last backend's 500.
+    const expected = { success: 4 * N, cancelled: N, error500: N };
+    const samples = await settled(async () => (await scrape(ports.gateway)).samples, (s) => JSON.stringify(served(s)) === JSON.stringify(expected));
+    expect(served(samples)).toEqual(expected);
+    // Both sides of the gateway's caller agree: the load's client requests are the gateway's served ones.
+    expect(sum(samples, 'inference_server_requests_total')).toBe(sum(metrics.samples, 'inference_requests_total'));
+    expect(sum(samples, 'inference_server_requests_active')).toBe(0);
+    for (const model of CHAT_MODELS) {
+      expect(sum(samples, 'inference_server_requests_total', { gen_ai_request_model: model }), model).toBe(10);
+    }
+    // Server TTFT of the successful streams (stream, fallback): from the arrival at the gateway,
+    // so never below the backends' 250 ms prefill.
+    const ttft = buckets(samples, 'gen_ai_server_time_to_first_token_seconds', { gen_ai_request_stream: 'true' });
+    expect(ttft.counts.reduce((a, b) => a + b, 0)).toBe(2 * N);
+    expect(ttft.counts.slice(0, ttft.boundaries.findIndex((b) => b >= TTFT_S) + 1).reduce((a, b) => a + b, 0)).toBe(0);
   });
 
   it("each backend's server side: what it served, by outcome, through queue, prefill and decode; TTFT above the prefill", async () => {

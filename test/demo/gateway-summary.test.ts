@@ -48,6 +48,11 @@ const stats = {
       client: { active: 0, window: period(5, 0, 10, NONE), lifetime: period(10, 0, 40, NONE) },
       backends: [backend('primary', 5, 0, NONE)],
     },
+    {
+      // A served request's active gauge before its model was known: no row.
+      model: null,
+      server: { active: 0, waiting: 0, window: period(0, 0, 10, NONE), lifetime: period(0, 0, 40, NONE) },
+    },
   ] as ModelStats[],
   fallbacks: {
     window: [
