@@ -293,6 +293,12 @@ function stop(reason) {
 
 const lingerController = new AbortController(); // end --linger early
 
+// Started by npm start (an IPC channel to it): if that process dies, stop as on a signal.
+if (typeof process.send === 'function') {
+  process.on('disconnect', () => stop('disconnect'));
+  process.channel?.unref();
+}
+
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     if (stopController.signal.aborted) {

@@ -340,7 +340,8 @@ async function main() {
     '--gateway-stats-url', gatewayStats,
   ];
   if (metricsUrl) args.push('--metrics-url', metricsUrl);
-  const child = spawn(process.execPath, args, { cwd: REPO, env: loadEnv, stdio: 'inherit' });
+  // An IPC channel, so that the load stops if this process dies without stopping it.
+  const child = spawn(process.execPath, args, { cwd: REPO, env: loadEnv, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
 
   let stoppedAt = 0;
   let killTimer;
