@@ -11,7 +11,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { diag, type MeterProvider } from '@opentelemetry/api';
-import { getStringListFromEnv } from '@opentelemetry/core';
+import { DEFAULT_SERVER_ROUTES } from '@otel-inference/instrumentation';
 import type { RegisterConfig } from './config.js';
 import { GpuPoller } from './gpu.js';
 
@@ -26,16 +26,12 @@ const localRequire = createRequire(typeof __filename === 'string' ? __filename :
 export const HOST_METRIC_GROUPS = ['system.cpu', 'system.memory', 'process.cpu', 'process.memory'] as const;
 
 /**
- * The routes that make a process an inference server for the host-metrics default: POST to
- * these paths, or to those of OTEL_INFERENCE_SERVER_ROUTES when it is set (empty or `none`:
- * none). The server-side instrumentation reads (and warns about) that variable itself.
+ * The paths that make a process an inference server for the host-metrics default: POST to the
+ * routes the server-side instrumentation tracks (OTEL_INFERENCE_SERVER_ROUTES, parsed once in
+ * config.ts, else the library's defaults; empty or `none`: none).
  */
-export const DEFAULT_SERVER_ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'] as const;
-
-function serverRoutes(): ReadonlySet<string> {
-  const list = getStringListFromEnv('OTEL_INFERENCE_SERVER_ROUTES');
-  if (list === undefined) return new Set(DEFAULT_SERVER_ROUTES);
-  return new Set(list.filter((route) => route.toLowerCase() !== 'none'));
+function serverPaths(config: RegisterConfig): ReadonlySet<string> {
+  return new Set((config.serverRoutes ?? DEFAULT_SERVER_ROUTES).map((route) => route.path));
 }
 
 /** Node's own channel: published for every request a node:http server receives, whatever the framework. */
@@ -96,7 +92,7 @@ export function startSystemMetrics(config: RegisterConfig, meterProvider: MeterP
     startHostMetrics(meterProvider);
   } else if (config.hostMetrics === undefined) {
     let stopped = false;
-    const stopListening = onFirstInferenceRequest(serverRoutes(), () => {
+    const stopListening = onFirstInferenceRequest(serverPaths(config), () => {
       // Not inside the request's own dispatch: loading the library takes a few ms, once.
       setImmediate(() => {
         if (!stopped) startHostMetrics(meterProvider);
