@@ -173,10 +173,20 @@ class Scheduler {
 // ---------------------------------------------------------------------------------------------
 // Responses
 
+/**
+ * Waits `ms` (or until `signal` aborts), and never less: a timer can fire a fraction of a
+ * millisecond early by performance.now(), and a prefill of 250 ms must take 250 ms.
+ */
 const sleep = (ms, signal) =>
   new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
+    const until = performance.now() + ms;
+    let t = setTimeout(check, ms);
+    function check() {
+      const left = until - performance.now();
+      if (left > 0) t = setTimeout(check, Math.ceil(left));
+      else done();
+    }
     function done() {
       signal.removeEventListener('abort', done);
       clearTimeout(t);

@@ -406,8 +406,8 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       const read = async () => (await scrape(ports[backend])).samples;
       const samples = await settled(read, (s) => JSON.stringify(served(s)) === JSON.stringify(expected[backend]));
       expect(served(samples), backend).toEqual(expected[backend]);
-      expect(sum(samples, 'inference_server_requests_active'), backend).toBe(0);
-      expect(sum(samples, 'inference_server_requests_waiting'), backend).toBe(0);
+      expect(sum(samples, 'inference_server_requests_active'), `${backend}: active`).toBe(0);
+      expect(sum(samples, 'inference_server_requests_waiting'), `${backend}: waiting`).toBe(0);
       // Every request queued and was admitted; each chat one had a prefill, each one that got that far a decode.
       const all = Object.values(expected[backend]).reduce((a, b) => a + b, 0);
       expect(sum(samples, 'inference_server_queue_duration_seconds_count'), backend).toBe(all);
@@ -419,7 +419,7 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       const count = ttft.counts.reduce((a, b) => a + b, 0);
       expect(count, backend).toBe(backend === 'primary' ? 2 * N : N);
       const belowPrefill = ttft.counts.slice(0, ttft.boundaries.findIndex((b) => b >= TTFT_S) + 1).reduce((a, b) => a + b, 0);
-      expect(belowPrefill, backend).toBe(0);
+      expect(belowPrefill, `${backend}: TTFTs at or below the prefill, ${JSON.stringify(ttft)}`).toBe(0);
     }
   });
 
