@@ -1,8 +1,9 @@
 /**
- * The demo end to end: `npm start` (demo/start.mjs, shortened) and the load generator's
- * deterministic mode against a simulated server started here. Both run as child processes with
- * the register preload resolved through the package's own exports map (needs dist/: `npm test`
- * builds first).
+ * The demo end to end: `npm start` (demo/start.mjs, shortened), and the load generator's
+ * deterministic mode through the gateway (demo/gateway.mjs) to two simulated backends
+ * (demo/backend.mjs), each started here as its own process, as the e2e test and a deployment do.
+ * Every process runs with the register preload resolved through the package's own exports map
+ * (needs dist/: `npm test` builds first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -10,8 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { histogramQuantile } from '../../packages/instrumentation/src/stats/quantiles.js';
-import { DEMO_MODELS, DEMO_PROFILE } from '../../demo/profile.mjs';
-import { startSimServer, type SimServer } from '../../sim/index.js';
+import { DEMO_MODELS } from '../../demo/profile.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHAT_MODELS = DEMO_MODELS.map((m) => m.name);
@@ -155,15 +155,22 @@ describe('npm start (demo/start.mjs, shortened)', () => {
   it('serves /metrics with requests of several models, prints the per-model summary, exits 0 by itself', async () => {
     const promPort = await freePort();
     const demo = run(
-      ['demo/start.mjs', '--duration', '8', '--summary', '2', '--sim-port', '0', '--seed', '7', '--no-build'],
+      ['demo/start.mjs', '--duration', '8', '--summary', '2', '--sim-port', '0', '--seed', '7', '--fail-rate', '0.3', '--no-build'],
       cleanEnv({ OTEL_EXPORTER_PROMETHEUS_PORT: String(promPort) }),
-      40_000,
+      50_000,
     );
-    // The banner says where the metrics are.
-    await demo.until((o) => o.includes(`curl localhost:${promPort}/metrics`), 10_000);
+    // The banner says where the metrics are: the load's, and the gateway's and backends' beside it.
+    await demo.until((o) => o.includes(`curl localhost:${promPort}/metrics`), 20_000);
+    const banner = demo.stdout();
+    const portOf = (line: string) => Number(new RegExp(`^  ${line}.*curl localhost:(\\d+)/metrics`, 'm').exec(banner)?.[1]);
+    const gatewayPort = portOf('gateway');
+    const backendPorts = [portOf('backend +primary'), portOf('backend +secondary')];
+    expect([gatewayPort, ...backendPorts].every((p) => p > 0), banner).toBe(true);
     // Two refreshes of the summary (about 4 s of load), then scrape while it runs.
     await demo.until((o) => o.split('per gen_ai.request.model').length - 1 >= 2, 20_000);
     const { samples, types } = await scrape(promPort);
+    const gateway = (await scrape(gatewayPort)).samples;
+    const backends = await Promise.all(backendPorts.map(async (p) => (await scrape(p)).samples));
 
     const modelsWithRequests = CHAT_MODELS.filter(
       (model) => sum(samples, 'inference_requests_total', { gen_ai_request_model: model }) > 0,
@@ -188,9 +195,22 @@ describe('npm start (demo/start.mjs, shortened)', () => {
     }
     expect(sum(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_count')).toBeGreaterThan(0);
 
+    // The gateway forwarded to both backends, and fell back from the failing primary.
+    expect(sum(gateway, 'inference_requests_total', { inference_backend: 'primary', inference_outcome: 'success' })).toBeGreaterThan(0);
+    expect(sum(gateway, 'inference_requests_total', { inference_backend: 'primary', inference_outcome: 'error', error_type: '503' })).toBeGreaterThan(0);
+    expect(sum(gateway, 'inference_requests_total', { inference_backend: 'secondary' })).toBeGreaterThan(0);
+    expect(sum(gateway, 'inference_fallbacks_total', { inference_fallback_from: 'primary', inference_fallback_to: 'secondary', inference_fallback_reason: '503' })).toBeGreaterThan(0);
+    // Each backend reports what it served through the explicit server API: queue, prefill, decode.
+    for (const backend of backends) {
+      expect(sum(backend, 'inference_server_requests_total')).toBeGreaterThan(0);
+      expect(sum(backend, 'gen_ai_server_time_to_first_token_seconds_count')).toBeGreaterThan(0);
+      expect(sum(backend, 'inference_server_queue_duration_seconds_count')).toBeGreaterThan(0);
+      for (const phase of ['prefill', 'decode']) expect(sum(backend, 'inference_server_phase_duration_seconds_count', { inference_phase: phase }), phase).toBeGreaterThan(0);
+    }
+
     const result = await demo.done;
     expect(result.code, demo.stderr()).toBe(0);
-    expect(result.ms).toBeLessThan(30_000);
+    expect(result.ms).toBeLessThan(40_000);
     const out = demo.stdout();
     expect(out).toContain('final summary over the whole run');
     expect(out).toMatch(/req\/s\s+err%\s+canc%\s+active\s+TTFT p50 \/ p95/);
@@ -199,111 +219,180 @@ describe('npm start (demo/start.mjs, shortened)', () => {
     let linesWithNumbers = 0;
     for (const model of CHAT_MODELS) {
       const line = final.split('\n').find((l) => l.startsWith(model + ' '));
-      if (line && /^\S+\s+\d+\.\d\d\s+\d+\.\d\s+\d+\.\d\s+\d+\s+\d+ms \/ \d+ms/.test(line)) linesWithNumbers++;
+      if (line && /^\S+\s+\d+\.\d\d\s+\d+\.\d\s+\d+\.\d\s+\d+\s+\d+(?:ms|\.\d+s) \/ \d+(?:ms|\.\d+s)/.test(line)) linesWithNumbers++;
     }
     expect(linesWithNumbers, final).toBeGreaterThanOrEqual(2);
-    // The endpoint stopped with the demo.
-    await expect(fetch(`http://127.0.0.1:${promPort}/metrics`)).rejects.toThrow();
-  }, 45_000);
+    // The gateway's part: server beside client TTFT per model, its backends and their fallbacks.
+    expect(final).toMatch(/model\s+server TTFT p50 \/ p95\s+client TTFT p50 \/ p95/);
+    expect(final).toMatch(/^primary\s+\d+\.\d\d\s+\d+\.\d\s+\d+(?:ms|\.\d+s) \/ \S+\s+\d+\.\d\d\/s \(→ secondary 503: \d+/m);
+    // Every endpoint stopped with the demo.
+    for (const port of [promPort, gatewayPort, ...backendPorts]) await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  }, 60_000);
 });
 
-describe('load generator, deterministic mode (--requests N)', () => {
+/** Starts a preloaded service (a backend, the gateway) and resolves with its URL once it listens. */
+async function service(args: string[], env: NodeJS.ProcessEnv): Promise<{ run: Run; url: string }> {
+  const r = run(['--import', 'otel-inference/register', ...args], env, 90_000);
+  await r.until((o) => / listening on \S+/.test(o), 20_000);
+  return { run: r, url: / listening on (\S+)/.exec(r.stdout())![1]! };
+}
+
+/** Polls `read` until `done` holds of its result (the end of a request reaches each hop a little later). */
+async function settled<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('load generator, deterministic mode (--requests N), through the gateway to two backends, each its own process', () => {
   const N = 6;
-  let sim: SimServer;
-  let promPort: number;
+  // 16 chunks 20 ms apart: an abandoned stream (left after 2) is cancelled with ~280 ms to spare
+  // on every hop; the prefill (ttftMs) is the deterministic mode's 250 ms.
+  const CHUNKS = 16;
+  const TTFT_S = 0.25;
+  let ports: { load: number; gateway: number; primary: number; secondary: number };
+  let services: Run[] = [];
   let load: Run;
   let report: any;
   let metrics: { samples: Sample[]; types: Map<string, string> };
 
   beforeAll(async () => {
-    // The demo profile (random latency and errors): the fixed x-sim behaviour must override it.
-    sim = await startSimServer({ profile: DEMO_PROFILE, seed: 1 });
-    promPort = await freePort();
-    load = run(
-      ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', String(N), '--concurrency', '5', '--linger', '30'],
-      cleanEnv({
-        SIM_BASE_URL: sim.url,
-        OTEL_METRICS_EXPORTER: 'prometheus',
-        OTEL_EXPORTER_PROMETHEUS_PORT: String(promPort),
-        OTEL_INFERENCE_IN_PROCESS_READER: 'true',
-        OTEL_INFERENCE_HTTP_METRICS: 'false',
-      }),
-      40_000,
+    ports = { load: await freePort(), gateway: await freePort(), primary: await freePort(), secondary: await freePort() };
+    const env = (port: number, extra: Record<string, string> = {}) =>
+      cleanEnv({ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: String(port), OTEL_INFERENCE_HTTP_METRICS: 'false', ...extra });
+    // The backends record their served requests themselves: the zero-code server side stays off.
+    // Their random failures and latency are on, as in npm start: the fixed x-sim behaviour must override them.
+    const backendEnv = (port: number) => env(port, { OTEL_INFERENCE_SERVER_ROUTES: 'none' });
+    const [primary, secondary] = await Promise.all([
+      service(['demo/backend.mjs', '--name', 'primary', '--port', '0', '--slots', '16', '--fail-rate', '0.5', '--seed', '1'], backendEnv(ports.primary)),
+      service(['demo/backend.mjs', '--name', 'secondary', '--port', '0', '--latency-factor', '2', '--seed', '2'], backendEnv(ports.secondary)),
+    ]);
+    const gateway = await service(
+      ['demo/gateway.mjs', '--port', '0', '--backend', `primary=${primary.url}`, '--backend', `secondary=${secondary.url}`],
+      env(ports.gateway),
     );
-    await load.until((o) => o.trimEnd().split('\n').at(-1)!.startsWith('{"mode":"deterministic"'), 25_000);
+    services = [primary.run, secondary.run, gateway.run];
+    load = run(
+      ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', String(N), '--concurrency', '5', '--chunks', String(CHUNKS), '--fail-backend', 'primary', '--linger', '60'],
+      env(ports.load, { SIM_BASE_URL: gateway.url, OTEL_INFERENCE_IN_PROCESS_READER: 'true' }),
+      90_000,
+    );
+    await load.until((o) => o.trimEnd().split('\n').at(-1)!.startsWith('{"mode":"deterministic"'), 40_000);
     report = JSON.parse(load.stdout().trimEnd().split('\n').at(-1)!);
     // --linger keeps the endpoint up after the report: the values are final.
-    metrics = await scrape(promPort);
-  }, 35_000);
+    metrics = await scrape(ports.load);
+  }, 80_000);
 
   afterAll(async () => {
-    if (load && load.child.exitCode === null) load.child.kill('SIGKILL');
-    await sim?.close();
+    for (const r of [load, ...services]) if (r && r.child.exitCode === null) r.child.kill('SIGKILL');
   });
 
   it('prints what it sent and what the client saw', () => {
     expect(report.ok).toBe(true);
     expect(report.requestsPerKind).toBe(N);
-    expect(report.sent).toEqual({ stream: N, nonStream: N, abandoned: N, embeddings: N, error: N });
-    expect(report.expected).toMatchObject({ success: 3 * N, error: N, cancelled: N });
-    expect(report.observed).toEqual({ success: 3 * N, error: N, cancelled: N });
-    expect(report.sim).toMatchObject({ ttftMs: 250, chunkMs: 20, chunks: 8, tokensPerChunk: 1 });
+    expect(report.sent).toEqual({ stream: N, nonStream: N, abandoned: N, embeddings: N, error: N, fallback: N });
+    expect(report.expected).toMatchObject({ success: 4 * N, error: N, cancelled: N });
+    expect(report.observed).toEqual({ success: 4 * N, error: N, cancelled: N });
+    expect(report.sim).toMatchObject({ ttftMs: 250, chunkMs: 20, chunks: CHUNKS, tokensPerChunk: 1 });
     // N = 6 over three chat models: two of each chat kind per model.
     for (const model of CHAT_MODELS) {
-      expect(report.sentByModel[model]).toEqual({ stream: 2, nonStream: 2, abandoned: 2, embeddings: 0, error: 2 });
-      expect(report.expected.byModel[model]).toEqual({ success: 4, error: 2, cancelled: 2 });
+      expect(report.sentByModel[model]).toEqual({ stream: 2, nonStream: 2, abandoned: 2, embeddings: 0, error: 2, fallback: 2 });
+      expect(report.expected.byModel[model]).toEqual({ success: 6, error: 2, cancelled: 2 });
       // What the SDK recorded (in-process reader) is exactly what was planned.
-      expect(report.recorded[model]).toEqual({ success: 4, error: 2, cancelled: 2 });
+      expect(report.recorded[model]).toEqual({ success: 6, error: 2, cancelled: 2 });
     }
     expect(report.recorded['bge-small-sim']).toEqual({ success: N, error: 0, cancelled: 0 });
-    // The sim server saw every request once (no retries).
-    const apiCalls = sim.requests.filter((r) => r.method === 'POST');
-    expect(apiCalls.length).toBe(5 * N);
   });
 
-  it('/metrics has the exact request counts per model and outcome', () => {
+  it("/metrics of the load has the exact request counts per model and outcome (the caller's side of the gateway)", () => {
     const { samples } = metrics;
     for (const model of CHAT_MODELS) {
       const m = { gen_ai_request_model: model };
-      expect(sum(samples, 'inference_requests_total', { ...m, inference_outcome: 'success' })).toBe(4);
+      expect(sum(samples, 'inference_requests_total', { ...m, inference_outcome: 'success' })).toBe(6);
       expect(sum(samples, 'inference_requests_total', { ...m, inference_outcome: 'cancelled' })).toBe(2);
+      // Every backend failed: the gateway answers with the last backend's status.
       expect(sum(samples, 'inference_requests_total', { ...m, inference_outcome: 'error', error_type: '500' })).toBe(2);
       expect(sum(samples, 'inference_requests_active', m)).toBe(0);
-      // Every call once in the duration histogram, with its outcome.
-      expect(sum(samples, 'gen_ai_client_operation_duration_seconds_count', m)).toBe(8);
-      expect(sum(samples, 'gen_ai_client_operation_duration_seconds_count', { ...m, inference_outcome: 'success' })).toBe(4);
-      // TTFT: every stream that produced output (read to the end or left after 2 chunks).
-      expect(sum(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_count', m)).toBe(4);
-      // Per-chunk gaps: 7 per full stream of 8 chunks, 1 per stream left after 2.
-      expect(sum(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds_count', m)).toBe(2 * 7 + 2 * 1);
-      // Output tokens as reported: 8 per completed chat call (streams asked for usage); none for abandoned.
-      expect(sum(samples, 'gen_ai_client_token_usage_sum', { ...m, gen_ai_token_type: 'output' })).toBe(4 * 8);
+      expect(sum(samples, 'gen_ai_client_operation_duration_seconds_count', m)).toBe(10);
+      // TTFT: every stream that produced output (stream, fallback, and abandoned after 2 chunks).
+      expect(sum(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_count', m)).toBe(6);
+      expect(sum(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds_count', m)).toBe(4 * (CHUNKS - 1) + 2 * 1);
+      // Output tokens as reported: CHUNKS per completed chat call; none for abandoned.
+      expect(sum(samples, 'gen_ai_client_token_usage_sum', { ...m, gen_ai_token_type: 'output' })).toBe(6 * CHUNKS);
     }
-    const e = { gen_ai_request_model: 'bge-small-sim', gen_ai_operation_name: 'embeddings' };
-    expect(sum(samples, 'inference_requests_total', { ...e, inference_outcome: 'success' })).toBe(N);
-    expect(sum(samples, 'inference_requests_total', { inference_outcome: 'success' })).toBe(3 * N);
-    expect(sum(samples, 'inference_requests_total', { inference_outcome: 'error' })).toBe(N);
-    expect(sum(samples, 'inference_requests_total', { inference_outcome: 'cancelled' })).toBe(N);
+    expect(sum(samples, 'inference_requests_total', { gen_ai_request_model: 'bge-small-sim', inference_outcome: 'success' })).toBe(N);
+    // The load names no backend: that is the gateway's business.
+    expect(samples.some((s) => 'inference_backend' in s.labels)).toBe(false);
+  });
+
+  it("the gateway's client side: each backend's calls, and every fallback with from, to and reason", async () => {
+    const expected = {
+      primary: { success: 3 * N, cancelled: N, error500: N, error503: N },
+      secondary: { success: N, cancelled: 0, error500: N, error503: 0 },
+    };
+    const read = async () => (await scrape(ports.gateway)).samples;
+    const counts = (samples: Sample[], backend: string) => {
+      const b = { inference_backend: backend };
+      return {
+        success: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'success' }),
+        cancelled: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'cancelled' }),
+        error500: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'error', error_type: '500' }),
+        error503: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'error', error_type: '503' }),
+      };
+    };
+    const samples = await settled(read, (s) => JSON.stringify(counts(s, 'primary')) === JSON.stringify(expected.primary));
+    expect(counts(samples, 'primary')).toEqual(expected.primary);
+    expect(counts(samples, 'secondary')).toEqual(expected.secondary);
+    expect(sum(samples, 'inference_requests_total')).toBe(8 * N);
+    const fallbacks = samples.filter((s) => s.name === 'inference_fallbacks_total').map((s) => [s.labels.inference_fallback_from, s.labels.inference_fallback_to, s.labels.inference_fallback_reason, s.value]);
+    expect(fallbacks.sort()).toEqual([
+      ['primary', 'secondary', '500', N],
+      ['primary', 'secondary', '503', N],
+    ]);
+    expect(sum(samples, 'inference_requests_active')).toBe(0);
+  });
+
+  it("each backend's server side: what it served, by outcome, through queue, prefill and decode; TTFT above the prefill", async () => {
+    const served = (samples: Sample[]) => ({
+      success: sum(samples, 'inference_server_requests_total', { inference_outcome: 'success' }),
+      cancelled: sum(samples, 'inference_server_requests_total', { inference_outcome: 'cancelled' }),
+      error500: sum(samples, 'inference_server_requests_total', { inference_outcome: 'error', error_type: '500' }),
+      error503: sum(samples, 'inference_server_requests_total', { inference_outcome: 'error', error_type: '503' }),
+    });
+    const expected = { primary: { success: 3 * N, cancelled: N, error500: N, error503: N }, secondary: { success: N, cancelled: 0, error500: N, error503: 0 } };
+    for (const backend of ['primary', 'secondary'] as const) {
+      const read = async () => (await scrape(ports[backend])).samples;
+      const samples = await settled(read, (s) => JSON.stringify(served(s)) === JSON.stringify(expected[backend]));
+      expect(served(samples), backend).toEqual(expected[backend]);
+      expect(sum(samples, 'inference_server_requests_active'), backend).toBe(0);
+      expect(sum(samples, 'inference_server_requests_waiting'), backend).toBe(0);
+      // Every request queued and was admitted; each chat one had a prefill, each one that got that far a decode.
+      const all = Object.values(expected[backend]).reduce((a, b) => a + b, 0);
+      expect(sum(samples, 'inference_server_queue_duration_seconds_count'), backend).toBe(all);
+      const chatStarted = backend === 'primary' ? 2 * N + N : N; // stream, nonStream, abandoned / fallback
+      expect(sum(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'prefill' }), backend).toBe(chatStarted);
+      expect(sum(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'decode' }), backend).toBe(chatStarted);
+      // TTFT from arrival to the first token, successful chat requests: at least the 250 ms prefill.
+      const ttft = buckets(samples, 'gen_ai_server_time_to_first_token_seconds', { gen_ai_operation_name: 'chat' });
+      const count = ttft.counts.reduce((a, b) => a + b, 0);
+      expect(count, backend).toBe(backend === 'primary' ? 2 * N : N);
+      const belowPrefill = ttft.counts.slice(0, ttft.boundaries.findIndex((b) => b >= TTFT_S) + 1).reduce((a, b) => a + b, 0);
+      expect(belowPrefill, backend).toBe(0);
+    }
   });
 
   it('latencies match the fixed x-sim behaviour, and the summary quantiles equal histogram_quantile over /metrics', () => {
     const { samples } = metrics;
     for (const model of CHAT_MODELS) {
       const m = { gen_ai_request_model: model };
-      // ttftMs 250: in the (0.16, 0.32] bucket for nearly every stream.
+      // ttftMs 250 (plus two hops): in the (0.16, 0.32] bucket for nearly every stream.
       const ttft = buckets(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds', m);
       const p50 = histogramQuantile(0.5, ttft.boundaries, ttft.counts);
       expect(p50).toBeGreaterThanOrEqual(0.16);
       expect(p50).toBeLessThanOrEqual(0.32);
-      // Successful chat calls take 250 + 7 * 20 = 390 ms: (0.32, 0.64].
-      const dur = buckets(samples, 'gen_ai_client_operation_duration_seconds', {
-        ...m,
-        gen_ai_operation_name: 'chat',
-        inference_outcome: 'success',
-      });
-      const d50 = histogramQuantile(0.5, dur.boundaries, dur.counts);
-      expect(d50).toBeGreaterThan(0.32);
-      expect(d50).toBeLessThanOrEqual(0.64);
       // Chunks 20 ms apart: the median gap is in (0.01, 0.04].
       const gap = buckets(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds', m);
       const g50 = histogramQuantile(0.5, gap.boundaries, gap.counts);
@@ -312,20 +401,19 @@ describe('load generator, deterministic mode (--requests N)', () => {
 
       // The in-process numbers (what the live summary prints) come from the same buckets.
       const q = report.quantiles[model];
-      expect(q.ttft.count).toBe(4);
+      expect(q.ttft.count).toBe(6);
       expect(q.ttft.p50).toBeCloseTo(p50, 9);
       expect(q.ttft.p95).toBeCloseTo(histogramQuantile(0.95, ttft.boundaries, ttft.counts), 9);
       const allSuccess = buckets(samples, 'gen_ai_client_operation_duration_seconds', { ...m, inference_outcome: 'success' });
-      expect(q.duration.count).toBe(4); // successful calls only
+      expect(q.duration.count).toBe(6); // successful calls only
       expect(q.duration.p50).toBeCloseTo(histogramQuantile(0.5, allSuccess.boundaries, allSuccess.counts), 9);
       expect(q.perChunk.p95).toBeCloseTo(histogramQuantile(0.95, gap.boundaries, gap.counts), 9);
-      expect(q.outputTokens).toBe(32);
+      expect(q.outputTokens).toBe(6 * CHUNKS);
     }
   });
 
-  it('flushes and exits 0 when told to stop', async () => {
-    load.child.kill('SIGTERM');
-    const result = await load.done;
-    expect(result.code, load.stderr()).toBe(0);
+  it('the load flushes and exits 0 when told to stop, and so do the gateway and the backends', async () => {
+    for (const r of [load, ...services]) r.child.kill('SIGTERM');
+    for (const r of [load, ...services]) expect((await r.done).code, r.stderr()).toBe(0);
   });
 });

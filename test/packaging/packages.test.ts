@@ -66,6 +66,20 @@ describe('the two packages', () => {
     });
   });
 
+  it('share the backend context between the ESM and the CJS copy in one process', async () => {
+    const { stdout } = await run(process.execPath, ['test/fixtures/consumers/dual-backend.mjs'], { cwd: ROOT });
+    expect(JSON.parse(stdout)).toEqual({
+      errors: 0,
+      copies: true,
+      backends: [
+        ['from-esm', 1],
+        ['from-cjs', 1],
+        ['b', 1],
+      ],
+      fallbacks: [['a', 'b', 1]],
+    });
+  });
+
   it('the instrumentation needs only the OTel API (a peer) and @opentelemetry/instrumentation: no SDK, no exporter', () => {
     expect(LIBRARY.manifest.name).toBe('@otel-inference/instrumentation');
     expect(Object.keys(LIBRARY.manifest.dependencies ?? {})).toEqual(['@opentelemetry/instrumentation']);

@@ -25,6 +25,15 @@ export {
   type UsageExtractor,
 } from './core/shapes.js';
 export {
+  currentBackend,
+  recordFallback,
+  withBackend,
+  withFallback,
+  type FallbackBackend,
+  type FallbackOptions,
+  type RecordFallbackOptions,
+} from './gateway/index.js';
+export {
   startServerRequest,
   type ServerPhase,
   type ServerRequest,
@@ -77,6 +86,7 @@ export {
   INSTRUMENT,
   METER_NAME,
   METRIC,
+  OPERATION,
   OUTCOME,
   PHASE,
   SERVER_GAUGE,

@@ -112,8 +112,14 @@ export const PHASE = {
   postprocess: 'postprocess',
 } as const;
 
-/** The value a model outside the configured allowlist is collapsed to. */
+/**
+ * The value a model is collapsed to when it is outside the configured allowlist, is not a clean
+ * label value, or comes after the bound of distinct models (core/labels.ts).
+ */
 export const OTHER_MODEL = 'other';
+
+/** The value a backend name is collapsed to when it is not a clean label value or comes after the bound of distinct backends. */
+export const OTHER_BACKEND = 'other';
 
 /** GenAI semconv explicit bucket boundaries for durations, in seconds. */
 export const DURATION_BUCKETS = [
