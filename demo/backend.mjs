@@ -7,9 +7,11 @@
 //
 //   node --import otel-inference/register demo/backend.mjs --name primary --port 8001 [flags]
 //
-// Run it with OTEL_INFERENCE_SERVER_ROUTES=none: this process records its served requests itself,
-// so the zero-code server instrumentation of the preload must not record them a second time
-// (npm start sets it).
+// Run it with OTEL_INFERENCE_SERVER_ROUTES=none (npm start and npm run demo:backend set it): this
+// process records its served requests itself, and the zero-code server side of the preload steps
+// aside only for a startServerRequest() that runs in the async context of the HTTP request's
+// `request` listener. Here it runs in the listener of the body's 'end' event, which Node.js
+// emits outside that context, so without the variable most requests would be recorded twice.
 //
 // Flags (each also as an environment variable, given in brackets):
 //   --name <name>          the backend's name, in its banner and its x-sim-<name> header (default backend) [BACKEND_NAME]

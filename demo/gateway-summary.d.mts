@@ -1,36 +1,31 @@
 // Types for demo/gateway-summary.mjs (hand-written: the module itself is plain JavaScript).
-export interface Sample { name: string; labels: Record<string, string>; value: number }
-export interface Quantiles { p50: number; p95: number; count: number }
-export interface Buckets { boundaries: number[]; counts: number[] }
-export interface Outcomes { success: number; error: number; cancelled: number }
-export interface GatewaySnapshot {
-  at: number;
-  serverTtft: Map<string, Buckets | undefined>;
-  clientTtft: Map<string, Buckets | undefined>;
-  backendTtft: Map<string, Buckets | undefined>;
-  backends: Map<string, Outcomes>;
-  served: Outcomes;
-  fallbacks: Map<string, number>;
+import type { FallbackCount, InferenceStats, QuantileStats, RequestCounts } from 'otel-inference';
+
+export interface GatewaySideRow {
+  requests: RequestCounts;
+  reqPerSec: number;
+  errorPct: number;
+  ttft: QuantileStats;
 }
 export interface GatewayRows {
-  byModel: { model: string; serverTtft: Quantiles; clientTtft: Quantiles }[];
-  byBackend: {
-    backend: string;
-    requests: Outcomes & { ended: number };
-    reqPerSec: number;
-    errorPct: number;
-    ttft: Quantiles;
-    fallbacks: number;
-    fallbacksPerSec: number;
+  /** The period's seconds: the window's span, or the gateway's uptime. */
+  seconds: number;
+  byModel: {
+    model: string;
+    /** The gateway's callers' view (absent for a model it never served). */
+    server: GatewaySideRow | undefined;
+    /** Its calls to the backends, all of them. */
+    client: GatewaySideRow | undefined;
+    /** Its calls, by inference.backend. */
+    backends: (GatewaySideRow & { backend: string })[];
   }[];
-  fallbacks: { from: string; to: string; reason: string; count: number }[];
-  served: Outcomes;
+  /** The fallbacks of the period, those with a count. */
+  fallbacks: FallbackCount[];
+  fallbacksPerSec: number;
 }
-export declare function parseExposition(text: string): Sample[];
-export declare function gatewaySnapshot(samples: Sample[], at?: number): GatewaySnapshot;
-export declare function gatewayRows(now: GatewaySnapshot, before?: GatewaySnapshot): GatewayRows;
+export declare function gatewayRows(stats: InferenceStats, period: 'window' | 'lifetime'): GatewayRows;
 export declare function formatGateway(rows: GatewayRows, title: string): string;
-export declare function startGatewaySummary(options: { metricsUrl: string; intervalMs?: number; windowSeconds?: number }): {
+export declare function startGatewaySummary(options: { statsUrl: string; intervalMs?: number }): {
   ready: Promise<void>;
   text(): string;
   stop(): Promise<void>;

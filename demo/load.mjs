@@ -21,8 +21,8 @@
 //   --max-retries <n>   the openai client's maxRetries (default 0, so that the simulated
 //                       429/500s show up as errors instead of being retried away)      [DEMO_MAX_RETRIES]
 //   --metrics-url <u>   shown in the summary footer (e.g. http://localhost:9464/metrics) [DEMO_METRICS_URL]
-//   --gateway-metrics-url <u>  the gateway's /metrics: the summary adds the gateway's server and
-//                       client TTFT per model, its backends and its fallbacks      [DEMO_GATEWAY_METRICS_URL]
+//   --gateway-stats-url <u>  the gateway's /v1/stats: the summary adds the gateway's server and
+//                       client TTFT per model, its backends and its fallbacks        [DEMO_GATEWAY_STATS_URL]
 //   --quiet             no summary and no banner
 //
 // Deterministic mode (for end-to-end tests):
@@ -90,7 +90,7 @@ function parseArgs(argv) {
     window: ['DEMO_WINDOW', 30],
     'max-retries': ['DEMO_MAX_RETRIES', 0],
     'metrics-url': ['DEMO_METRICS_URL', ''],
-    'gateway-metrics-url': ['DEMO_GATEWAY_METRICS_URL', ''],
+    'gateway-stats-url': ['DEMO_GATEWAY_STATS_URL', ''],
     'fail-backend': ['DEMO_FAIL_BACKEND', ''],
     requests: ['DEMO_REQUESTS', undefined],
     'ttft-ms': [undefined, 250],
@@ -136,7 +136,7 @@ function parseArgs(argv) {
     windowS: num('window', { min: 1 }),
     maxRetries: num('max-retries', { integer: true }),
     metricsUrl: String(out['metrics-url']),
-    gatewayMetricsUrl: String(out['gateway-metrics-url']),
+    gatewayStatsUrl: String(out['gateway-stats-url']),
     failBackend: String(out['fail-backend']).toLowerCase(),
     requests: out.requests === undefined ? undefined : num('requests', { integer: true }),
     ttftMs: num('ttft-ms'),
@@ -309,9 +309,9 @@ let gatewaySummary;
 if (!opts.quiet && opts.summaryS > 0) {
   if (reader) {
     const total = opts.durationS;
-    // The gateway is another process: its section comes from its /metrics (demo/gateway-summary.mjs).
-    if (opts.gatewayMetricsUrl) {
-      gatewaySummary = startGatewaySummary({ metricsUrl: opts.gatewayMetricsUrl, intervalMs: opts.summaryS * 1000, windowSeconds: opts.windowS });
+    // The gateway is another process: its section is its own /v1/stats document (demo/gateway-summary.mjs).
+    if (opts.gatewayStatsUrl) {
+      gatewaySummary = startGatewaySummary({ statsUrl: opts.gatewayStatsUrl, intervalMs: opts.summaryS * 1000 });
     }
     summary = startLiveSummary({
       reader,
