@@ -24,9 +24,9 @@ function sideRow(period) {
   };
 }
 
-/** A side with no request ever ended and none in flight: nothing to show (e.g. the series of
- * the active gauge recorded before a request's model is known). */
-const idle = (side) => side === undefined || (side.lifetime.requests.total === 0 && side.active === 0);
+/** A side with no request ended yet has nothing for these columns (e.g. the series of the active
+ * gauge, recorded before a request's model is known). */
+const idle = (side) => side === undefined || side.lifetime.requests.total === 0;
 
 /**
  * The gateway's rows of one period of its stats document: a row per model with a request (idle
@@ -118,7 +118,7 @@ export function startGatewaySummary({ statsUrl, intervalMs = 3000 }) {
     const span = final
       ? `over its whole run (${rows.seconds.toFixed(0)}s)`
       : `last ${rows.seconds.toFixed(0)}s${stats.window.complete ? '' : ` (the window fills up to ${stats.window.target_s}s)`}`;
-    const title = `the gateway, ${span} (curl ${url.replace(/^http:\/\//, '')}): server = the gateway to its callers, client = the gateway to its backends:`;
+    const title = `the gateway, ${span} (curl ${url.replace(/^http:\/\//, '')}; server = to its callers, client = to its backends):`;
     shown = formatGateway(rows, title);
   }
 

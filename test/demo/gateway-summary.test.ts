@@ -52,8 +52,8 @@ const STATS: InferenceStats = {
       server: { active: 0, waiting: 0, lifetime: server(5, 0, 100, NONE), window: server(0, 0, 10, NONE) },
       backends: [{ backend: 'primary', active: 0, lifetime: client(5, 0, 100, NONE), window: client(0, 0, 10, NONE) }],
     },
-    // Nothing ever ended here and nothing is in flight (the active gauge's series before the model is known): left out.
-    { model: 'idle', server: { active: 0, waiting: 0, lifetime: server(0, 0, 100, NONE), window: server(0, 0, 10, NONE) } },
+    // Nothing ended here yet (the active gauge's series, before the model is known): left out.
+    { model: 'idle', server: { active: 1, waiting: 0, lifetime: server(0, 0, 100, NONE), window: server(0, 0, 10, NONE) } },
     // Series with no model (a call that named none): a client side only.
     { model: null, client: { active: 0, lifetime: client(1, 0, 100, NONE), window: client(0, 0, 10, NONE) } },
   ],
