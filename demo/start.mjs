@@ -265,11 +265,8 @@ async function main() {
   };
   if (!process.env.SIM_BASE_URL) {
     for (const [i, spec] of backendSpecs.entries()) {
-      // The backend records its served requests itself. The zero-code server side steps aside
-      // only for a startServerRequest() it can link to its HTTP request through the async
-      // context, and backend.mjs calls it from the body's 'end' listener, outside that context
-      // (docs/demo.md): without this, most requests would be recorded twice.
-      const env = await envFor(spec.name, 2 + i, { OTEL_INFERENCE_SERVER_ROUTES: 'none' });
+      // It records its served requests itself (startServerRequest): the zero-code side steps aside.
+      const env = await envFor(spec.name, 2 + i);
       const args = [BACKEND, '--name', spec.name, '--port', '0', '--host', host, ...spec.flags];
       if (o.seed !== undefined) args.push('--seed', String(o.seed + i));
       const service = startService(`backend ${spec.name}`, args, env);

@@ -281,10 +281,11 @@ describe('load generator, deterministic mode (--requests N), through the gateway
   beforeAll(async () => {
     ports = { load: await freePort(), gateway: await freePort(), primary: await freePort(), secondary: await freePort() };
     const env = (port: number, extra: Record<string, string> = {}) =>
-      cleanEnv({ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: String(port), OTEL_INFERENCE_HTTP_METRICS: 'false', ...extra });
-    // The backends record their served requests themselves: the zero-code server side stays off.
-    // Their random failures and latency are on, as in npm start: the fixed x-sim behaviour must override them.
-    const backendEnv = (port: number) => env(port, { OTEL_INFERENCE_SERVER_ROUTES: 'none' });
+      cleanEnv({ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: String(port), OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,undici', ...extra });
+    // The backends record their served requests themselves, with the zero-code server side on, as in
+    // npm start: it steps aside for them (the exact counts below would show a second record).
+    // Their random failures and latency are on too: the fixed x-sim behaviour must override them.
+    const backendEnv = (port: number) => env(port);
     const [primary, secondary] = await Promise.all([
       service(['demo/backend.mjs', '--name', 'primary', '--port', '0', '--slots', '16', '--fail-rate', '0.5', '--seed', '1'], backendEnv(ports.primary)),
       service(['demo/backend.mjs', '--name', 'secondary', '--port', '0', '--latency-factor', '2', '--seed', '2'], backendEnv(ports.secondary)),
@@ -448,6 +449,8 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       const read = async () => (await scrape(ports[backend])).samples;
       const samples = await settled(read, (s) => JSON.stringify(served(s)) === JSON.stringify(expected[backend]));
       expect(served(samples), backend).toEqual(expected[backend]);
+      // Each one recorded by the backend itself (its provider name): the zero-code side stepped aside every time.
+      expect(sum(samples, 'inference_server_requests_total', { gen_ai_provider_name: 'otel_inference_demo' }), backend).toBe(sum(samples, 'inference_server_requests_total'));
       expect(sum(samples, 'inference_server_requests_active'), backend).toBe(0);
       expect(sum(samples, 'inference_server_requests_waiting'), backend).toBe(0);
       // Every request queued and was admitted; each chat one had a prefill, each one that got that far a decode.
