@@ -23,7 +23,8 @@
  * (60 s by default; grafana/provisioning/datasources/prometheus.yml, docs/pipeline.md).
  *
  * - inference selectors (client, server, gateway) carry every filter (FILTER); the HTTP, host and
- *   GPU selectors only the service and instance (HTTP_FILTER, SYSTEM_FILTER).
+ *   GPU selectors only the service and instance (HTTP_FILTER, SYSTEM_FILTER), and so do the gauges
+ *   a server reports about itself (SERVER_GAUGE_FILTER: a batch or a KV cache is the process's).
  *
  * Metric and label names come from grafana/names.ts (the library's table of Prometheus
  * names, derived from semconv.ts); none is spelled out here.
@@ -73,7 +74,9 @@ import {
   PROMETHEUS_GPU_METRIC as PGPU,
   PROMETHEUS_LABEL as L,
   PROMETHEUS_METRIC as P,
+  PROMETHEUS_SERVER_GAUGE as PSG,
   PROMETHEUS_SERVER_METRIC as PS,
+  SERVER_GAUGE,
   SERVER_METRIC,
 } from './names.js';
 
@@ -90,6 +93,12 @@ export const FILTER = `job=~"$job", instance=~"$instance", ${L.providerName}=~"$
 export const HTTP_FILTER = 'job=~"$job", instance=~"$instance"';
 /** Host and GPU gauges describe a process and its machine: service and instance only, too. */
 export const SYSTEM_FILTER = HTTP_FILTER;
+/**
+ * The gauges a server reports through observeServerGauge describe the process (its running batch,
+ * its stage queues, its KV cache), not a request: they carry no gen_ai_* labels unless the app
+ * gives some, so the provider, model, operation and streaming filters would only hide them.
+ */
+export const SERVER_GAUGE_FILTER = HTTP_FILTER;
 
 const RATE = '$__rate_interval';
 
@@ -114,6 +123,10 @@ const M = {
   phase: PS.phaseDuration.name,
   serverTokens: PS.tokens.name,
   serverTps: PS.outputTokenRate.name,
+  batchSize: PSG.batchSize.name,
+  queueSize: PSG.queueSize.name,
+  kvCache: PSG.kvCacheUtilization.name,
+  padding: PSG.paddingRatio.name,
   fallbacks: PG.fallbacks.name,
   gpuUtilization: PGPU.utilization.name,
   gpuMemoryUtilization: PGPU.memoryUtilization.name,
@@ -671,6 +684,53 @@ export function buildDashboard(): Dashboard {
       ],
       6,
     ),
+  );
+  // The gauges a model server reports about itself (observeServerGauge), read at each export: one
+  // line per process, the max of its points when the app reports several (e.g. one per model).
+  const perServer = (gauge: string) => `max by (job, instance) (${sel(gauge, '', SERVER_GAUGE_FILTER)})`;
+  const server = '{{job}} {{instance}}';
+  const reported = (key: keyof typeof SERVER_GAUGE) =>
+    `Reported by the app through observeServerGauge(SERVER_GAUGE.${key}, callback) and read at each export; empty ("Not reported") for a server that does not report it (the zero-code server metrics do not). Only the service and instance filters apply.`;
+  const notReported = 'Not reported (observeServerGauge)';
+  b.withPanel(
+    timeseries(
+      'Batch size (server)',
+      `${SERVER_GAUGE.batchSize.name}: requests in the batch each process is running now, one line per process (the largest batch when the app reports several, e.g. one per model). ${reported('batchSize')}`,
+      'short',
+      [q(perServer(M.batchSize), server, 'A')],
+      6,
+    ).noValue(notReported),
+  );
+  b.withPanel(
+    timeseries(
+      'Queue size by stage (server)',
+      `${SERVER_GAUGE.queueSize.name} per ${ATTR.phase}: requests waiting in each of the server's own stage queues (e.g. ${PHASE.tokenize}, ${PHASE.batch}), summed over the selected processes. The wait before admission of startServerRequest is the waiting requests panel. ${reported('queueSize')}`,
+      'short',
+      [q(`sum by (${L.phase}) (${sel(M.queueSize, '', SERVER_GAUGE_FILTER)})`, showLabel(L.phase), 'A')],
+      6,
+    ).noValue(notReported),
+  );
+  b.withPanel(
+    timeseries(
+      'KV-cache utilization (server)',
+      `${SERVER_GAUGE.kvCacheUtilization.name}: the fraction of the KV cache in use, 0 to 1, one line per process (the fullest cache when the app reports several, e.g. one per GPU). Near 1, new requests wait or running ones are preempted. ${reported('kvCacheUtilization')}`,
+      'percentunit',
+      [q(perServer(M.kvCache), server, 'A')],
+      6,
+    )
+      .max(1)
+      .noValue(notReported),
+  );
+  b.withPanel(
+    timeseries(
+      'Padding ratio (server)',
+      `${SERVER_GAUGE.paddingRatio.name}: the fraction of the token slots of the running batch that are padding, 0 to 1: compute spent on no token. One line per process (the most padded batch when the app reports several). ${reported('paddingRatio')}`,
+      'percentunit',
+      [q(perServer(M.padding), server, 'A')],
+      6,
+    )
+      .max(1)
+      .noValue(notReported),
   );
 
   // Gateway: client-side series by backend, and fallbacks

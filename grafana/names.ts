@@ -3,7 +3,8 @@
  * tests use, in one place:
  *
  * - otel-inference's own metrics and labels come from the library's tables (PROMETHEUS_METRIC
- *   for the client side, PROMETHEUS_SERVER_METRIC, PROMETHEUS_GATEWAY_METRIC and
+ *   for the client side, PROMETHEUS_SERVER_METRIC, PROMETHEUS_SERVER_GAUGE (the gauges a model
+ *   server reports through observeServerGauge), PROMETHEUS_GATEWAY_METRIC and
  *   PROMETHEUS_GPU_METRIC for the serving side, PROMETHEUS_LABEL; all derived from semconv.ts by
  *   prometheusName);
  * - the metrics of other OpenTelemetry packages the dashboard shows (the HTTP metrics of
@@ -24,6 +25,7 @@ import {
   PROMETHEUS_HOST_METRIC,
   PROMETHEUS_LABEL,
   PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_GAUGE,
   PROMETHEUS_SERVER_METRIC,
   prometheusLabel,
   prometheusMetric,
@@ -31,7 +33,15 @@ import {
 } from '../packages/instrumentation/src/prometheus-names.js';
 import { GPU_ATTR, HOST_ATTR } from '../packages/instrumentation/src/semconv.js';
 
-export { PROMETHEUS_GATEWAY_METRIC, PROMETHEUS_GPU_METRIC, PROMETHEUS_LABEL, PROMETHEUS_METRIC, PROMETHEUS_SERVER_METRIC, type PrometheusMetric };
+export {
+  PROMETHEUS_GATEWAY_METRIC,
+  PROMETHEUS_GPU_METRIC,
+  PROMETHEUS_LABEL,
+  PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_GAUGE,
+  PROMETHEUS_SERVER_METRIC,
+  type PrometheusMetric,
+};
 export {
   ATTR,
   GATEWAY_METRIC,
@@ -41,6 +51,7 @@ export {
   METRIC,
   OUTCOME,
   PHASE,
+  SERVER_GAUGE,
   SERVER_METRIC,
 } from '../packages/instrumentation/src/semconv.js';
 
@@ -104,8 +115,18 @@ const seriesOf = (...tables: Array<Record<string, PrometheusMetric>>): ReadonlyS
 /** Every Prometheus series name of otel-inference's client-side metrics. */
 export const INFERENCE_SERIES: ReadonlySet<string> = seriesOf(PROMETHEUS_METRIC);
 
-/** Every Prometheus series name of the serving side: server metrics and the gateway's fallbacks. */
-export const SERVING_SERIES: ReadonlySet<string> = seriesOf(PROMETHEUS_SERVER_METRIC, PROMETHEUS_GATEWAY_METRIC);
+/**
+ * Every Prometheus series name of the serving side: the server metrics, the gauges a server reports
+ * through observeServerGauge, and the gateway's fallbacks.
+ */
+export const SERVING_SERIES: ReadonlySet<string> = seriesOf(PROMETHEUS_SERVER_METRIC, PROMETHEUS_SERVER_GAUGE, PROMETHEUS_GATEWAY_METRIC);
+
+/**
+ * The series of the well-known server gauges (batch size, KV-cache use, padding, queue size), a part
+ * of SERVING_SERIES: they exist only when the app reports them through observeServerGauge, and they
+ * describe a server process, not a request (no gen_ai_* labels unless the app gives them).
+ */
+export const SERVER_GAUGE_SERIES: ReadonlySet<string> = seriesOf(PROMETHEUS_SERVER_GAUGE);
 
 /** Every Prometheus series name of the GPU gauges (`hw.gpu.*`). */
 export const GPU_SERIES: ReadonlySet<string> = seriesOf(PROMETHEUS_GPU_METRIC);
@@ -116,10 +137,11 @@ export const HTTP_SERIES: ReadonlySet<string> = seriesOf(HTTP_METRIC);
 /** Every Prometheus series name of the host metrics above. */
 export const HOST_SERIES: ReadonlySet<string> = seriesOf(HOST_METRIC);
 
-/** otel-inference's own metrics: client side, serving side, GPU. */
+/** otel-inference's own metrics: client side, serving side (server metrics and gauges, gateway), GPU. */
 export const OWN_METRICS: readonly PrometheusMetric[] = [
   ...Object.values(PROMETHEUS_METRIC),
   ...Object.values(PROMETHEUS_SERVER_METRIC),
+  ...Object.values(PROMETHEUS_SERVER_GAUGE),
   ...Object.values(PROMETHEUS_GATEWAY_METRIC),
   ...Object.values(PROMETHEUS_GPU_METRIC),
 ];

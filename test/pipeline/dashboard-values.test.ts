@@ -8,8 +8,9 @@
  *   apart.
  * - Heatmaps: a cell is calls (or chunks) per second in one bucket, the same number at any zoom.
  * - The Serving, Gateway and System rows: every query of every panel returns the number of a known
- *   load (a model server with two models, a gateway with backends and fallbacks, a process with host
- *   metrics, GPUs reported by two processes), and a panel or query added to those rows without an expected value fails.
+ *   load (a model server with two models and the gauges two server processes report, a gateway with
+ *   backends and fallbacks, a process with host metrics, GPUs reported by two processes), and a panel
+ *   or query added to those rows without an expected value fails.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import {
   PROMETHEUS_GPU_METRIC as PGPU,
   PROMETHEUS_LABEL as L,
   PROMETHEUS_METRIC as P,
+  PROMETHEUS_SERVER_GAUGE as PSG,
   PROMETHEUS_SERVER_METRIC as PS,
 } from '../../grafana/names.js';
 import { datasourceTimeInterval, grafanaWindows } from './grafana-intervals.js';
@@ -202,12 +204,18 @@ const gauge = (name: string, labels: Labels, value: number, base: Labels = BASE)
 /** Buckets given per second (le → cumulative count per second), scaled to a 15 s scrape. */
 const perSecond = (buckets: Array<[string, number]>): Array<[string, number]> => buckets.map(([le, n]) => [le, n * 15]);
 const M2 = { [L.requestModel]: 'm2' };
+const model = (m: string) => ({ [L.requestModel]: m });
 const OK = { [L.outcome]: OUTCOME.success };
 
 /**
  * Known loads, per second. Serving: a model server with two models, m (2 requests/s) and m2
- * (1/s), and the client-side time to first chunk of the same two models (a gateway's view).
+ * (1/s), and the client-side time to first chunk of the same two models (a gateway's view). Its
+ * own gauges (observeServerGauge) carry job and instance and what the app gives, no gen_ai_* labels
+ * otherwise: instance a runs one batch per model (8 and 4 requests, KV caches 80% and 60% full,
+ * 25% padding) with 5 requests queued to tokenize and 2 to batch; instance b one batch of 3, 30%
+ * and 10%, 1 queued to tokenize and none to batch.
  */
+const serverGauge = (name: string, instance: string, labels: Labels, value: number) => gauge(name, labels, value, { ...SYSTEM_BASE, instance });
 const servingSeries = [
   // server TTFT: m 1/s <= 0.1 s and 1/s in (0.1, 0.25]; m2 1/s in (0.01, 0.02]
   ...histogram(PS.timeToFirstToken.name, {}, perSecond([['0.1', 1], ['0.25', 2], ['+Inf', 2]]), 15 * 0.25),
@@ -242,6 +250,19 @@ const servingSeries = [
   series(PS.tokens.name, { [L.tokenType]: 'output' }, 15 * 50),
   // output tokens/s: 2 requests/s at 50 tok/s, in (32, 64]
   ...histogram(PS.outputTokenRate.name, {}, perSecond([['32', 0], ['64', 2], ['+Inf', 2]]), 15 * 100),
+  // the server's own gauges
+  serverGauge(PSG.batchSize.name, 'a', model('m'), 8),
+  serverGauge(PSG.batchSize.name, 'a', model('m2'), 4),
+  serverGauge(PSG.batchSize.name, 'b', {}, 3),
+  serverGauge(PSG.queueSize.name, 'a', { [L.phase]: PHASE.tokenize }, 5),
+  serverGauge(PSG.queueSize.name, 'a', { [L.phase]: PHASE.batch }, 2),
+  serverGauge(PSG.queueSize.name, 'b', { [L.phase]: PHASE.tokenize }, 1),
+  serverGauge(PSG.queueSize.name, 'b', { [L.phase]: PHASE.batch }, 0),
+  serverGauge(PSG.kvCacheUtilization.name, 'a', model('m'), 0.8),
+  serverGauge(PSG.kvCacheUtilization.name, 'a', model('m2'), 0.6),
+  serverGauge(PSG.kvCacheUtilization.name, 'b', {}, 0.3),
+  serverGauge(PSG.paddingRatio.name, 'a', {}, 0.25),
+  serverGauge(PSG.paddingRatio.name, 'b', {}, 0.1),
 ];
 
 /**
@@ -304,7 +325,6 @@ const systemSeries = [
   ...gpuGauges('b'),
 ];
 
-const model = (m: string) => ({ [L.requestModel]: m });
 const proc = { job: BASE.job, instance: BASE.instance };
 const gpuLine = (n: string) => ({ [GPU_LABEL.id]: `GPU-uuid-${n}`, [GPU_LABEL.name]: `GPU ${n}` });
 /**
@@ -366,6 +386,20 @@ const ROWS: Record<string, { load: Array<{ series: string; values: string }>; pa
         p50: [[{}, 48]],
         p95: [[{}, 62.4]],
         mean: [[{}, 50]],
+      },
+      // one line per process, the largest of its points (a sum would make 12 of two batches)
+      'Batch size (server)': {
+        '{{job}} {{instance}}': [[{ ...proc, instance: 'a' }, 8], [{ ...proc, instance: 'b' }, 3]],
+      },
+      // requests waiting per stage, over both processes
+      'Queue size by stage (server)': {
+        [`{{${L.phase}}}`]: [[{ [L.phase]: PHASE.tokenize }, 6], [{ [L.phase]: PHASE.batch }, 2]],
+      },
+      'KV-cache utilization (server)': {
+        '{{job}} {{instance}}': [[{ ...proc, instance: 'a' }, 0.8], [{ ...proc, instance: 'b' }, 0.3]],
+      },
+      'Padding ratio (server)': {
+        '{{job}} {{instance}}': [[{ ...proc, instance: 'a' }, 0.25], [{ ...proc, instance: 'b' }, 0.1]],
       },
     },
   },

@@ -1,7 +1,7 @@
 /**
  * One source of truth for names: every Prometheus metric and label name in the rules, the
  * rule tests, the dashboard and the collector config must be one the names table derives
- * from semconv.ts (grafana/names.ts: the client, server, gateway and GPU tables and
+ * from semconv.ts (grafana/names.ts: the client, server, server-gauge, gateway and GPU tables and
  * PROMETHEUS_LABEL, plus the instrumentation-http and host-metrics metrics the dashboard
  * shows), and every metric of the table must be on the dashboard. Renaming a metric or an
  * attribute in semconv.ts fails here until the YAML, the dashboard (npm run dashboard) and the
@@ -21,6 +21,7 @@ import {
   PROMETHEUS_GATEWAY_METRIC,
   PROMETHEUS_LABEL,
   PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_GAUGE,
   PROMETHEUS_SERVER_METRIC,
   TABLE_END,
   TABLE_METRICS,
@@ -250,12 +251,17 @@ describe('names: one source of truth (semconv.ts → grafana/names.ts)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('every otel-inference request metric (client, server, gateway) is used by a rule or a rule test too', () => {
+  it("every otel-inference request metric (client, server, gateway) and server gauge is used by a rule or a rule test too", () => {
     const used = new Set([...rules, ...ruleTests].flatMap((s) => [...s.exprs.flatMap(metricNames), ...s.selectors.map(selectorMetric)]));
     // recording rules name their metric: job_model:<metric>:p95_5m
     for (const name of [...used]) if (name.includes(':')) used.add(name.split(':')[1] ?? '');
     // The GPU, HTTP and host gauges are on the dashboard only: no rule reads them.
-    const missing = [...Object.values(PROMETHEUS_METRIC), ...Object.values(PROMETHEUS_SERVER_METRIC), ...Object.values(PROMETHEUS_GATEWAY_METRIC)]
+    const missing = [
+      ...Object.values(PROMETHEUS_METRIC),
+      ...Object.values(PROMETHEUS_SERVER_METRIC),
+      ...Object.values(PROMETHEUS_SERVER_GAUGE),
+      ...Object.values(PROMETHEUS_GATEWAY_METRIC),
+    ]
       .filter((m) => ![...m.series, m.name.replace(/_total$/, '')].some((s) => used.has(s)))
       .map((m) => m.otelName);
     expect(missing).toEqual([]);
