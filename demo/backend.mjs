@@ -7,9 +7,9 @@
 //
 //   node --import otel-inference/register demo/backend.mjs --name primary --port 8001 [flags]
 //
-// Run it with OTEL_INFERENCE_SERVER_ROUTES=none: this process records its served requests itself,
-// so the zero-code server instrumentation of the preload must not record them a second time
-// (npm start sets it).
+// The preload's zero-code server side also sees these routes; it steps aside for each request
+// this process records itself (startServerRequest() runs in the async context of the request's
+// `request` listener), and records the ones answered before that (a body that is not JSON: 400).
 //
 // Flags (each also as an environment variable, given in brackets):
 //   --name <name>          the backend's name, in its banner and its x-sim-<name> header (default backend) [BACKEND_NAME]
@@ -304,6 +304,12 @@ async function serveEmbeddings(ctx, body, plan) {
 
 // ---------------------------------------------------------------------------------------------
 
+async function readBody(req) {
+  const parts = [];
+  for await (const chunk of req) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
 async function startBackend(opts) {
   const random = makeRandom(opts.seed);
   const scheduler = new Scheduler(opts.slots);
@@ -315,16 +321,20 @@ async function startBackend(opts) {
 
   const server = http.createServer((httpReq, res) => {
     const arrivedAt = performance.now();
-    const parts = [];
-    httpReq.on('data', (c) => parts.push(c));
-    httpReq.on('error', () => {});
-    httpReq.on('end', () => {
-      handle(httpReq, res, Buffer.concat(parts), arrivedAt).catch((err) => {
-        process.stderr.write(`backend ${opts.name}: ${err?.stack ?? err}\n`);
-        if (!res.headersSent) sendJson(res, 500, errorBody(500, opts.name));
-        else res.destroy();
-      });
-    });
+    // Awaited from this listener, so that handle() runs in its async context: there the preload's
+    // zero-code server side finds its record of this HTTP request, and steps aside for the one
+    // startServerRequest() makes. (A handler called from the body's 'end' listener would run
+    // outside that context.)
+    readBody(httpReq).then(
+      (raw) =>
+        handle(httpReq, res, raw, arrivedAt).catch((err) => {
+          process.stderr.write(`backend ${opts.name}: ${err?.stack ?? err}\n`);
+          if (!res.headersSent) sendJson(res, 500, errorBody(500, opts.name));
+          else res.destroy();
+        }),
+      // The caller went away while sending the body: nobody to answer.
+      () => res.destroy(),
+    );
   });
 
   async function handle(httpReq, res, raw, arrivedAt) {

@@ -1,18 +1,27 @@
 // Types for demo/gateway-summary.mjs (hand-written: the module itself is plain JavaScript).
-import type { FallbackCount, InferenceStats, QuantileStats } from 'otel-inference';
+import type { FallbackCount, InferenceStats, QuantileStats, RequestCounts } from 'otel-inference';
 
+export interface GatewaySideRow {
+  requests: RequestCounts;
+  reqPerSec: number;
+  errorPct: number;
+  ttft: QuantileStats;
+}
 export interface GatewayRows {
-  period: 'window' | 'lifetime';
+  /** The period's seconds: the window's span, or the gateway's uptime. */
   seconds: number;
-  backendNames: string[];
   byModel: {
     model: string;
-    servedPerSec: number | null;
-    serverTtft: QuantileStats | undefined;
-    clientTtft: QuantileStats | undefined;
-    backends: Record<string, QuantileStats>;
+    /** The gateway's callers' view (absent for a model it never served). */
+    server: GatewaySideRow | undefined;
+    /** Its calls to the backends, all of them. */
+    client: GatewaySideRow | undefined;
+    /** Its calls, by inference.backend. */
+    backends: (GatewaySideRow & { backend: string })[];
   }[];
-  byBackend: { backend: string; callsPerSec: number | null; errorRate: number | null; fallbacks: FallbackCount[]; fallbacksPerSec: number | null }[];
+  /** The fallbacks of the period, those with a count. */
+  fallbacks: FallbackCount[];
+  fallbacksPerSec: number;
 }
 export declare function gatewayRows(stats: InferenceStats, period: 'window' | 'lifetime'): GatewayRows;
 export declare function formatGateway(rows: GatewayRows, title: string): string;

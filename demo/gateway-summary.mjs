@@ -1,111 +1,96 @@
-// The gateway's part of the demo's live summary: the gateway's own /v1/stats document (the
-// gateway is another process; docs/stats.md), printed as tables. Per model: the gateway's
-// server-side TTFT (from a request's arrival to its first output to the caller) beside its
-// client-side TTFT (from its upstream call to the backend's first chunk), and the client TTFT of
-// each backend; per backend: its calls, errors and the fallbacks from it to the next. Like the
-// load's table (demo/summary.mjs), no number is computed here: they are the document's.
+// The gateway's part of the demo's live summary: the gateway's own /v1/stats document
+// (docs/stats.md), fetched at each refresh. The gateway is another process, preloaded with
+// otel-inference/register; its embedded Prometheus endpoint serves /v1/stats beside /metrics.
+//
+// Per model: the gateway's requests as its callers saw them (the server side: rate, errors and
+// TTFT from a request's arrival to its first output write) beside its calls to the backends (the
+// client side: TTFT from the upstream call to the backend's first chunk); under each model, the
+// client side split by backend (inference.backend); then the fallbacks from one backend to the
+// next, by from, to and reason. No number is computed here: each is a field of the document, over
+// its recent window (the gateway's OTEL_INFERENCE_STATS_WINDOW; npm start sets it to --window) or,
+// for the final summary, over the gateway's lifetime.
 
-/** @typedef {import('otel-inference').InferenceStats} InferenceStats */
+import { fmtNum, fmtPair } from './summary.mjs';
 
-/** Backends shown as TTFT columns, in the order they first appear; more would not fit a line. */
-const MAX_BACKEND_COLUMNS = 3;
+const NO_MODEL = '(no model)';
 
-const add = (a, b) => (a ?? 0) + (b ?? 0);
-
-/**
- * The gateway's rows of one period (`window` or `lifetime`) of its stats document.
- * @param {InferenceStats} stats
- * @param {'window' | 'lifetime'} period
- */
-export function gatewayRows(stats, period) {
-  const seconds = period === 'window' ? stats.window.seconds : stats.uptime_s;
-  const backendNames = [];
-  const byBackend = new Map();
-  const byModel = [];
-  for (const m of stats.models) {
-    if (!m.server && !m.client) continue;
-    // Series with no model and nothing in the period: a served request's active gauge, counted
-    // before its model was known.
-    const ended = (m.server?.[period].requests.total ?? 0) + (m.client?.[period].requests.total ?? 0);
-    if (m.model === null && ended === 0) continue;
-    const backends = {};
-    for (const b of m.backends ?? []) {
-      if (!backendNames.includes(b.backend)) backendNames.push(b.backend);
-      backends[b.backend] = b[period].ttft_s;
-      const r = b[period].requests;
-      const agg = byBackend.get(b.backend) ?? { total: 0, error: 0 };
-      byBackend.set(b.backend, { total: agg.total + r.total, error: agg.error + r.error });
-    }
-    byModel.push({
-      model: m.model ?? '(no model)',
-      servedPerSec: m.server?.[period].requests_per_s ?? null,
-      serverTtft: m.server?.[period].ttft_s,
-      clientTtft: m.client?.[period].ttft_s,
-      backends,
-    });
-  }
-  const fallbacks = stats.fallbacks[period];
+/** The rate and error share of one side over a period, as the table shows them. */
+function sideRow(period) {
   return {
-    period,
-    seconds,
-    backendNames,
-    byModel,
-    byBackend: backendNames.map((backend) => {
-      const { total, error } = byBackend.get(backend);
-      const moved = fallbacks.filter((f) => f.from === backend);
-      const movedCount = moved.reduce((n, f) => add(n, f.count), 0);
-      return {
-        backend,
-        callsPerSec: seconds > 0 ? total / seconds : null,
-        errorRate: total > 0 ? error / total : null,
-        fallbacks: moved,
-        fallbacksPerSec: seconds > 0 ? movedCount / seconds : null,
-      };
-    }),
+    requests: period.requests,
+    reqPerSec: period.requests_per_s ?? NaN,
+    errorPct: period.error_rate === null ? NaN : 100 * period.error_rate,
+    ttft: period.ttft_s,
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Formatting (plain text, as the load's table)
+/** A side with no request ended yet has nothing for these columns (e.g. the series of the active
+ * gauge, recorded before a request's model is known). */
+const idle = (side) => side === undefined || side.lifetime.requests.total === 0;
 
-function fmtSeconds(s) {
-  if (s === null || !Number.isFinite(s)) return '-';
-  if (s < 1) return `${Math.round(s * 1000)}ms`;
-  return s < 10 ? `${s.toFixed(2)}s` : `${s.toFixed(1)}s`;
-}
-const fmtPair = (q) => (!q || q.count === 0 || q.p50 === null ? '-' : `${fmtSeconds(q.p50)} / ${fmtSeconds(q.p95)}`);
-const fmtNum = (n, digits = 1) => (n !== null && Number.isFinite(n) ? n.toFixed(digits) : '-');
-
-/** The gateway section: per model, server beside client TTFT and each backend's; per backend, calls, errors and fallbacks. */
-export function formatGateway(rows, title) {
-  const shown = rows.backendNames.slice(0, MAX_BACKEND_COLUMNS);
-  const columns = [
-    { title: 'model', width: 16, left: true, get: (r) => r.model },
-    { title: 'served/s', width: 8, get: (r) => fmtNum(r.servedPerSec, 2) },
-    { title: 'server TTFT', width: 15, get: (r) => fmtPair(r.serverTtft) },
-    { title: 'client TTFT', width: 15, get: (r) => fmtPair(r.clientTtft) },
-    ...shown.map((b) => ({ title: `${b} TTFT`.slice(0, 15), width: 15, get: (r) => fmtPair(r.backends[b]) })),
-  ];
-  const line = (cells) => cells.map((c, i) => (columns[i].left ? c.padEnd(columns[i].width) : c.padStart(columns[i].width))).join('  ');
-  const lines = [title, line(columns.map((c) => c.title))];
-  if (rows.byModel.length === 0) lines.push('  (no request through the gateway yet)');
-  for (const r of rows.byModel) lines.push(line(columns.map((c) => String(c.get(r)))));
-  if (rows.byBackend.length > 0) {
-    lines.push(`${'backend'.padEnd(16)}  ${'calls/s'.padStart(8)}  ${'err%'.padStart(5)}  fallbacks to the next`);
-    for (const b of rows.byBackend) {
-      const detail =
-        b.fallbacks.length === 0 ? '-' : `${fmtNum(b.fallbacksPerSec, 2)}/s (${b.fallbacks.map((f) => `→ ${f.to} ${f.reason}: ${f.count}`).join(', ')})`;
-      lines.push(`${b.backend.padEnd(16)}  ${fmtNum(b.callsPerSec, 2).padStart(8)}  ${fmtNum(b.errorRate === null ? null : 100 * b.errorRate).padStart(5)}  ${detail}`);
-    }
+/**
+ * The gateway's rows of one period of its stats document: a row per model with a request (idle
+ * ones are left out), in the document's order.
+ * @param {import('otel-inference').InferenceStats} stats
+ * @param {'window' | 'lifetime'} period
+ */
+export function gatewayRows(stats, period) {
+  const byModel = [];
+  for (const m of stats.models) {
+    if (idle(m.server) && idle(m.client)) continue;
+    byModel.push({
+      model: m.model ?? NO_MODEL,
+      server: m.server ? sideRow(m.server[period]) : undefined,
+      client: m.client ? sideRow(m.client[period]) : undefined,
+      backends: (m.backends ?? []).map((b) => ({ backend: b.backend, ...sideRow(b[period]) })),
+    });
   }
+  const seconds = period === 'window' ? stats.window.seconds : stats.uptime_s;
+  const fallbacks = stats.fallbacks[period].filter((f) => f.count > 0);
+  const moved = fallbacks.reduce((n, f) => n + f.count, 0);
+  return { seconds, byModel, fallbacks, fallbacksPerSec: seconds > 0 ? moved / seconds : NaN };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting (plain text, as the rest of the summary)
+
+const COLUMNS = [
+  { title: 'model / backend', width: 16, align: 'left' },
+  { title: 'req/s', width: 6 },
+  { title: 'err%', width: 5 },
+  { title: 'server TTFT p50 / p95', width: 21 },
+  { title: 'client TTFT p50 / p95', width: 21 },
+];
+
+function line(cells) {
+  return cells.map((text, i) => (COLUMNS[i].align === 'left' ? text.padEnd(COLUMNS[i].width) : text.padStart(COLUMNS[i].width))).join('  ').trimEnd();
+}
+
+/**
+ * The gateway section: per model, the server side's rate and errors with server beside client
+ * TTFT; under it, each backend's rate, errors and TTFT (client side); then the fallbacks.
+ */
+export function formatGateway(rows, title) {
+  const lines = [title, line(COLUMNS.map((c) => c.title))];
+  if (rows.byModel.length === 0) lines.push('  (no request through the gateway yet)');
+  for (const r of rows.byModel) {
+    // The rate and errors the gateway's callers saw: its server side (its client side when it has none).
+    const own = r.server ?? r.client;
+    lines.push(line([r.model, fmtNum(own.reqPerSec, 2), fmtNum(own.errorPct), r.server ? fmtPair(r.server.ttft) : '-', r.client ? fmtPair(r.client.ttft) : '-']));
+    for (const b of r.backends) lines.push(line([`  ${b.backend}`, fmtNum(b.reqPerSec, 2), fmtNum(b.errorPct), '', fmtPair(b.ttft)]));
+  }
+  const moved = rows.fallbacks.map((f) => `${f.from ?? '?'} → ${f.to ?? '(none)'} ${f.reason ?? '?'}: ${f.count}`);
+  lines.push(`fallbacks: ${moved.length === 0 ? 'none' : `${fmtNum(rows.fallbacksPerSec, 2)}/s (${moved.join(', ')})`}`);
   return lines.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The gateway section, read from its /v1/stats now: its recent window, or its lifetime for the
- * final summary. Never rejects: a gateway that does not answer gives a line that says so.
+ * The gateway section, from its /v1/stats read now: its recent window, or its whole run for the
+ * final summary. Read when the summary renders (its footer may be async), so that it covers the
+ * same moment as the load's table. Never rejects: a gateway that does not answer gives a line that
+ * says so. The recent window is the gateway's own.
  * @param {string} statsUrl e.g. `localhost:9465/v1/stats`
  * @param {boolean} [final]
  * @returns {Promise<string>}
@@ -115,14 +100,15 @@ export async function readGatewaySection(statsUrl, final = false) {
   let stats;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    stats = await res.json();
+    const body = await res.json();
+    if (!res.ok) throw new Error(`${res.status}: ${body?.error ?? 'no document'}`);
+    stats = body;
   } catch (err) {
     return `the gateway: ${url} did not answer (${err?.message ?? err})`;
   }
   const rows = gatewayRows(stats, final ? 'lifetime' : 'window');
   const span = final
-    ? `over its lifetime (${rows.seconds.toFixed(0)}s)`
+    ? `over its whole run (${rows.seconds.toFixed(0)}s)`
     : `last ${rows.seconds.toFixed(0)}s${stats.window.complete ? '' : ` (the window fills up to ${stats.window.target_s}s)`}`;
-  return formatGateway(rows, `the gateway (${url}), ${span}; TTFT p50 / p95, server: to its callers, client: from its backends:`);
+  return formatGateway(rows, `the gateway, ${span} (curl ${url.replace(/^http:\/\//, '')}; server = to its callers, client = to its backends):`);
 }

@@ -22,7 +22,7 @@
 //                       429/500s show up as errors instead of being retried away)      [DEMO_MAX_RETRIES]
 //   --metrics-url <u>   shown in the summary footer (e.g. http://localhost:9464/metrics) [DEMO_METRICS_URL]
 //   --gateway-stats-url <u>  the gateway's /v1/stats: the summary adds the gateway's server and
-//                       client TTFT per model, its backends and its fallbacks      [DEMO_GATEWAY_STATS_URL]
+//                       client TTFT per model, its backends and its fallbacks        [DEMO_GATEWAY_STATS_URL]
 //   --quiet             no summary and no banner
 //
 // Deterministic mode (for end-to-end tests):
@@ -319,7 +319,8 @@ if (!opts.quiet && opts.summaryS > 0) {
       intervalMs: opts.summaryS * 1000,
       windowSeconds: opts.windowS,
       header: () => progressLine(total),
-      // The gateway is another process: its part is its own /v1/stats (demo/gateway-summary.mjs).
+      // The gateway is another process: its section is its own /v1/stats document
+      // (demo/gateway-summary.mjs), read as the table renders.
       footer: async (final) =>
         [opts.gatewayStatsUrl ? await readGatewaySection(opts.gatewayStatsUrl, final) : '', opts.metricsUrl ? `metrics: curl ${opts.metricsUrl}` : '']
           .filter(Boolean)

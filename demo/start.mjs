@@ -9,10 +9,10 @@
 //      secondary when primary fails (withFallback), with the real `openai` client;
 //   3. the load generator (demo/load.mjs) against the gateway, preloaded exactly like an app:
 //        node --import otel-inference/register demo/load.mjs
-//      with OTEL_INFERENCE_IN_PROCESS_READER=true for its live per-model summary, which also shows
-//      the gateway's server and client TTFT, its backends and its fallbacks (the gateway's own
-//      /v1/stats);
-//   4. every process serves its own /metrics (OTEL_METRICS_EXPORTER=prometheus: the load on
+//      with OTEL_INFERENCE_IN_PROCESS_READER=true for its live per-model summary (its own /v1/stats
+//      document), which also shows the gateway's server and client TTFT, its backends and its
+//      fallbacks (the gateway's /v1/stats, fetched from its endpoint, its window set to --window);
+//   4. every process serves its own /metrics and /v1/stats (OTEL_METRICS_EXPORTER=prometheus: the load on
 //      localhost:9464, the gateway on 9465, the backends on 9466 and 9467; a free port for one that
 //      is taken) — or exports OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set;
 //   5. stops by itself after --duration seconds (children stopped, exit code 0), or on Ctrl-C.
@@ -265,8 +265,8 @@ async function main() {
   };
   if (!process.env.SIM_BASE_URL) {
     for (const [i, spec] of backendSpecs.entries()) {
-      // The backend records its served requests itself: the zero-code server side stays off.
-      const env = await envFor(spec.name, 2 + i, { OTEL_INFERENCE_SERVER_ROUTES: 'none' });
+      // It records its served requests itself (startServerRequest): the zero-code side steps aside.
+      const env = await envFor(spec.name, 2 + i);
       const args = [BACKEND, '--name', spec.name, '--port', '0', '--host', host, ...spec.flags];
       if (o.seed !== undefined) args.push('--seed', String(o.seed + i));
       const service = startService(`backend ${spec.name}`, args, env);
@@ -282,8 +282,8 @@ async function main() {
     backends.push({ name: 'upstream', url: process.env.SIM_BASE_URL, about: 'SIM_BASE_URL' });
   }
 
-  // 2. The gateway. It always serves /metrics and /v1/stats: the summary reads the gateway's part
-  // from its stats, over the same window as the load's table.
+  // 2. The gateway. It always serves /metrics, and /v1/stats beside it: the summary reads the
+  // gateway's part from its /v1/stats, over the same window as the load's own part.
   let gatewayPort = o.simPort ?? 8000;
   if (gatewayPort !== 0 && !(await portIsFree(gatewayPort, host))) {
     if (o.simPort !== undefined) await fail(`port ${gatewayPort} is in use (--sim-port / SIM_PORT)`);
@@ -320,7 +320,7 @@ async function main() {
     line('backend', `${b.name.padEnd(9)} ${b.url}  ${b.service ? `simulated model server (${b.about})${where}` : '(SIM_BASE_URL)'}`);
   }
   if (backends.some((b) => b.service)) line('', `models: ${models}; queue, prefill and decode through startServerRequest`);
-  line('gateway', `${gatewayUrl}  node:http + openai + withFallback (${backends.map((b) => b.name).join(' → ')}); curl ${gatewayMetrics}`);
+  line('gateway', `${gatewayUrl}  node:http + openai + withFallback (${backends.map((b) => b.name).join(' → ')}); curl ${gatewayMetrics} (or /v1/stats)`);
   line('load', `node --import otel-inference/register demo/load.mjs  (openai client, ${o.concurrency} in flight)`);
   const where = [];
   if (prometheus) where.push(`curl ${metricsUrl}`);

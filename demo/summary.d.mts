@@ -16,6 +16,8 @@ export interface SummaryRow {
   outputTokensPerSec: number;
 }
 export declare function rowsOf(stats: InferenceStats, period: 'window' | 'lifetime'): SummaryRow[];
+export declare function fmtPair(q: QuantileStats | undefined): string;
+export declare function fmtNum(n: number, digits?: number): string;
 export declare function formatRows(rows: readonly SummaryRow[]): string;
 export declare function startLiveSummary(options: {
   reader: { collect(): Promise<unknown> };

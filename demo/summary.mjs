@@ -56,12 +56,13 @@ function fmtSeconds(s) {
   return `${s.toFixed(1)}s`;
 }
 
-function fmtPair(q) {
+/** p50 / p95 of a QuantileStats, or `-` without observations. */
+export function fmtPair(q) {
   if (!q || q.count === 0 || q.p50 === null) return '-';
   return `${fmtSeconds(q.p50)} / ${fmtSeconds(q.p95)}`;
 }
 
-function fmtNum(n, digits = 1) {
+export function fmtNum(n, digits = 1) {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
