@@ -435,9 +435,14 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       expect([primary!.backend, primary!.lifetime.ttft_s.count, secondary!.backend, secondary!.lifetime.ttft_s.count], model).toEqual(['primary', 4, 'secondary', 2]);
       const client = buckets(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds', { gen_ai_request_model: model, inference_backend: 'primary' });
       expect(primary!.lifetime.ttft_s.p95).toBeCloseTo(histogramQuantile(0.95, client.boundaries, client.counts), 9);
-      // Every server TTFT includes the 250 ms prefill; the gateway's own time comes on top of the client's.
-      expect(serverTtft.sum / serverTtft.count, model).toBeGreaterThanOrEqual(TTFT_S - TIMER_SLACK_S);
-      expect(serverTtft.p50!, model).toBeGreaterThanOrEqual(m.client!.lifetime.ttft_s.p50!);
+      // Every server TTFT includes the 250 ms prefill; the gateway's own time comes on top of the
+      // client's. Compared by their means, which are exact: a p50 is interpolated inside a bucket,
+      // and the server and client TTFT histograms have different buckets (0.25, 0.5 against 0.16,
+      // 0.32, 0.64), so the server p50 of the same requests can come out below the client p50.
+      const serverMean = serverTtft.sum / serverTtft.count;
+      const clientTtft = m.client!.lifetime.ttft_s;
+      expect(serverMean, model).toBeGreaterThanOrEqual(TTFT_S - TIMER_SLACK_S);
+      expect(serverMean, model).toBeGreaterThanOrEqual(clientTtft.sum / clientTtft.count - 0.005);
     }
   });
 
@@ -445,8 +450,10 @@ describe('load generator, deterministic mode (--requests N), through the gateway
     const out = load.stdout();
     const part = out.slice(out.lastIndexOf('the gateway, over its whole run'));
     expect(part, out).toMatch(/^model \/ backend\s+req\/s\s+err%\s+server TTFT p50 \/ p95\s+client TTFT p50 \/ p95$/m);
-    for (const model of CHAT_MODELS) expect(part).toMatch(new RegExp(String.raw`^${model.replace(/\./g, '\\.')}\s+\d+\.\d\d\s+\d+\.\d\s+\d+ms \/ \d+ms\s+\d+ms \/ \d+ms$`, 'm'));
-    expect(part).toMatch(/^  secondary\s+\d+\.\d\d\s+50\.0\s+\d+ms \/ \d+ms$/m);
+    // Times in ms, or in s on a machine busy enough to push a p95 past one second.
+    const time = String.raw`(?:\d+ms|\d+\.\d+s)`;
+    for (const model of CHAT_MODELS) expect(part, part).toMatch(new RegExp(String.raw`^${model.replace(/\./g, '\\.')}\s+\d+\.\d\d\s+\d+\.\d\s+${time} \/ ${time}\s+${time} \/ ${time}$`, 'm'));
+    expect(part).toMatch(new RegExp(String.raw`^  secondary\s+\d+\.\d\d\s+50\.0\s+${time} \/ ${time}$`, 'm'));
     // Fallbacks are recorded before the next backend is called: final when the load has its answers.
     expect(part).toMatch(new RegExp(String.raw`^fallbacks: \d+\.\d\d/s \(primary → secondary 50[03]: ${N}, primary → secondary 50[03]: ${N}\)$`, 'm'));
   });
@@ -488,11 +495,13 @@ describe('load generator, deterministic mode (--requests N), through the gateway
     const { samples } = metrics;
     for (const model of CHAT_MODELS) {
       const m = { gen_ai_request_model: model };
-      // ttftMs 250 (plus two hops): in the (0.16, 0.32] bucket for nearly every stream.
+      // ttftMs 250 plus two hops: at least the prefill on average, and a p50 in the (0.16, 0.32]
+      // bucket, or in the next one on a machine so busy that the two hops add more than 70 ms.
       const ttft = buckets(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds', m);
       const p50 = histogramQuantile(0.5, ttft.boundaries, ttft.counts);
+      expect(sum(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_sum', m) / 6, model).toBeGreaterThanOrEqual(TTFT_S - TIMER_SLACK_S);
       expect(p50).toBeGreaterThanOrEqual(0.16);
-      expect(p50).toBeLessThanOrEqual(0.32);
+      expect(p50).toBeLessThanOrEqual(0.64);
       // Chunks 20 ms apart: the median gap is in (0.01, 0.04].
       const gap = buckets(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds', m);
       const g50 = histogramQuantile(0.5, gap.boundaries, gap.counts);
