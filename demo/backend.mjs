@@ -3,7 +3,7 @@
 // "runs a model" with a scheduler (a fixed number of slots, a FIFO queue in front), a prefill and
 // a decode phase, and reports them through the explicit server API of otel-inference
 // (startServerRequest: queued, admitted, phases, first token, tokens, usage, end / fail / cancel),
-// plus the batch size and queue size as server gauges (observeServerGauge).
+// plus its batch size, batch queue, KV-cache utilization and padding ratio as server gauges (observeServerGauge).
 //
 //   node --import otel-inference/register demo/backend.mjs --name primary --port 8001 [flags]
 //
@@ -34,7 +34,7 @@
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { shutdown } from 'otel-inference/register';
-import { observeServerGauge, OPERATION, PHASE, SERVER_GAUGE, startServerRequest } from 'otel-inference';
+import { ATTR, observeServerGauge, OPERATION, PHASE, SERVER_GAUGE, startServerRequest } from 'otel-inference';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS, DEMO_PROFILE } from './profile.mjs';
 
 const PROVIDER = 'otel_inference_demo';
@@ -139,11 +139,33 @@ function planOf(opts, random, kind, model, headers) {
 // ---------------------------------------------------------------------------------------------
 // The scheduler: `slots` requests run at once, the others wait in arrival order.
 
+/** The context each slot holds in the simulated KV cache, in tokens. */
+const CONTEXT_TOKENS = 4096;
+
 class Scheduler {
   running = 0;
   waiting = [];
+  /** The sequences being decoded: their length in tokens (prompt + output so far), for the KV-cache and padding gauges. */
+  sequences = new Set();
   constructor(slots) {
     this.slots = slots;
+  }
+  /** The simulated KV cache: CONTEXT_TOKENS per slot, filled by the running sequences. */
+  kvCacheUtilization() {
+    let used = 0;
+    for (const s of this.sequences) used += s.tokens;
+    return Math.min(1, used / (this.slots * CONTEXT_TOKENS));
+  }
+  /** The running batch padded to its longest sequence: the share of its token slots that are padding. */
+  paddingRatio() {
+    if (this.sequences.size === 0) return 0;
+    let total = 0;
+    let longest = 0;
+    for (const s of this.sequences) {
+      total += s.tokens;
+      longest = Math.max(longest, s.tokens);
+    }
+    return longest === 0 ? 0 : 1 - total / (longest * this.sequences.size);
   }
   /** Resolves when the request may run; `signal` aborted first: resolves false and leaves the queue. */
   acquire(signal) {
@@ -215,10 +237,11 @@ function promptTokensOf(body) {
 }
 
 async function serveChat(ctx, body, plan) {
-  const { res, req, signal, created, id, model } = ctx;
+  const { res, req, signal, created, id, model, sequence } = ctx;
   const stream = body.stream === true;
   const promptTokens = plan.promptTokens ?? promptTokensOf(body);
   req.tokens(promptTokens, 'input');
+  sequence.tokens = promptTokens;
   const phaseOf = (name) => req.phase(name);
   // TypeScript: `using prefill = req.phase(PHASE.prefill)`; plain JS here, for Node 22.
   const prefill = phaseOf(PHASE.prefill);
@@ -251,6 +274,7 @@ async function serveChat(ctx, body, plan) {
       if (i === 0) req.firstToken();
       req.tokens(plan.tokensPerChunk);
       outputTokens += plan.tokensPerChunk;
+      sequence.tokens += plan.tokensPerChunk;
       text += piece;
       if (stream) write(chunk({ content: piece }));
     }
@@ -316,7 +340,10 @@ async function startBackend(opts) {
   let sequence = 0;
   const gauges = [
     observeServerGauge(SERVER_GAUGE.batchSize, () => scheduler.running),
-    observeServerGauge(SERVER_GAUGE.queueSize, () => scheduler.waiting.length),
+    // The scheduler's queue is the batch stage's: requests waiting for a slot in the running batch.
+    observeServerGauge(SERVER_GAUGE.queueSize, () => [{ value: scheduler.waiting.length, attributes: { [ATTR.phase]: PHASE.batch } }]),
+    observeServerGauge(SERVER_GAUGE.kvCacheUtilization, () => scheduler.kvCacheUtilization()),
+    observeServerGauge(SERVER_GAUGE.paddingRatio, () => scheduler.paddingRatio()),
   ];
 
   const server = http.createServer((httpReq, res) => {
@@ -383,6 +410,7 @@ async function startBackend(opts) {
       req.cancel();
       return;
     }
+    const running = { tokens: 0 };
     try {
       req.admitted();
       if (plan.fails !== undefined) {
@@ -390,7 +418,8 @@ async function startBackend(opts) {
         sendJson(res, plan.fails, errorBody(plan.fails, opts.name));
         return;
       }
-      const ctx = { res, req, signal, model, id: `${kind}-${opts.name}-${++sequence}`, created: Math.floor(Date.now() / 1000) };
+      const ctx = { res, req, signal, model, id: `${kind}-${opts.name}-${++sequence}`, created: Math.floor(Date.now() / 1000), sequence: running };
+      scheduler.sequences.add(running);
       if (kind === 'chat') await serveChat(ctx, body, plan);
       else await serveEmbeddings(ctx, body, plan);
       if (signal.aborted) req.cancel();
@@ -398,6 +427,7 @@ async function startBackend(opts) {
       req.fail(err);
       throw err;
     } finally {
+      scheduler.sequences.delete(running);
       scheduler.release();
     }
   }

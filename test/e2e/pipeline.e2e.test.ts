@@ -588,6 +588,11 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
         if (!plainRate) continue;
         const ref = Number(want.value[1]);
         if (ref * window < RATE_MIN_EVENTS) continue;
+        // Chunk gaps up to the load's fixed gap are the event loop catching up (two chunks read
+        // in one turn after a stall): they come in bursts when the machine is busy, so their rate
+        // is not a steady one to hold to ±35 %. Their cells are still required at every step.
+        const le = Number(want.metric.le);
+        if (t.expr.includes(`${P.timePerOutputChunk.name}_bucket`) && le <= loads[0]!.sim.chunkMs / 1000) continue;
         rated++;
         const off = values.filter((v) => Math.abs(v - ref) > RATE_TOLERANCE * ref);
         if (off.length > 0) problems.push(`${t.title} ${key}: ${off.join(', ')} vs ${ref.toFixed(3)} (±${RATE_TOLERANCE * 100}%)`);
