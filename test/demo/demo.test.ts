@@ -179,7 +179,18 @@ describe('npm start (demo/start.mjs, shortened)', () => {
     await demo.until((o) => o.split('per gen_ai.request.model').length - 1 >= 2, 20_000);
     const { samples, types } = await scrape(promPort);
     const gateway = (await scrape(gatewayPort)).samples;
-    const backends = await Promise.all(backendPorts.map(async (p) => (await scrape(p)).samples));
+    // Each backend, once it has served a stream to its first token (the secondary, slower and
+    // reached only by fallbacks, may not have one yet at the first scrape on a busy machine).
+    const served = (samples: Sample[]) => sum(samples, 'gen_ai_server_time_to_first_token_seconds_count') > 0;
+    const backends: Sample[][] = [];
+    for (const p of backendPorts) {
+      let samples = (await scrape(p)).samples;
+      for (let tries = 0; !served(samples) && tries < 40; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        samples = (await scrape(p)).samples;
+      }
+      backends.push(samples);
+    }
 
     const modelsWithRequests = CHAT_MODELS.filter(
       (model) => sum(samples, 'inference_requests_total', { gen_ai_request_model: model }) > 0,
