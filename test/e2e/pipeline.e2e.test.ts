@@ -209,7 +209,9 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     gatewayLoad = startProcess(
       'load-gateway',
       process.execPath,
-      ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', String(GATEWAY_REQUESTS_PER_KIND), '--concurrency', '2', '--fail-backend', 'primary'],
+      // 16 chunks of 20 ms: an abandoned stream's cancel has about 280 ms to reach the primary
+      // through the gateway before the stream would have ended anyway.
+      ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', String(GATEWAY_REQUESTS_PER_KIND), '--concurrency', '2', '--chunks', '16', '--fail-backend', 'primary'],
       { ...otel, OTEL_SERVICE_NAME: GATEWAY_LOAD_SERVICE, SIM_BASE_URL: `http://127.0.0.1:${ports.gateway}/v1` },
     );
     procs.push(gatewayLoad);
