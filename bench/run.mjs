@@ -12,15 +12,18 @@
 //
 //   npm run bench                       everything (about 12 min on 2 cores)
 //   npm run bench -- --quick            a rough pass
-//   npm run bench -- --only=recording,e2e   some sections: recording, wrapper, heap, cpu, e2e
+//   npm run bench -- --only=recording,e2e   some sections: recording, wrapper, heap, cpu, e2e, gateway
 //   node --expose-gc bench/alternatives.mjs  the designs weighed for the hot path
+//   npm run bench -- --only=stats       the /v1/stats document for 50 models, both sides
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as metricsApi from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createInferenceAggregator, createInferenceMetrics } from '../packages/instrumentation/dist/index.js';
+import { statsBench, STATS_TARGET_MS } from './stats.mjs';
 import { startSimServer } from '../sim/dist/index.js';
+import { gatewayBench } from './gateway.mjs';
 import { compare, fmt, median, verdict } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench does)');
@@ -264,6 +267,17 @@ if (section('heap')) {
   }
 }
 
+if (section('stats')) {
+  const r = await statsBench({ quick });
+  const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
+  console.log(`\n## /v1/stats: ${r.models} models, client and server sides (${r.series} series; CPU per read, median of interleaved rounds)`);
+  console.log(`  snapshot and document (lifetime and window): ${r.documentMs.toFixed(3)} ms  target < ${STATS_TARGET_MS} ms: ${verdict(r.documentMs < STATS_TARGET_MS)}`);
+  console.log(`  its JSON text (${kb(r.jsonBytes)}, statsToJson): ${r.jsonMs.toFixed(3)} ms more`);
+  console.log(`  the SDK's collect() before it: ${r.collectMs.toFixed(3)} ms (a /metrics scrape collects the same)`);
+  console.log(`  for scale, the /metrics text of the same collection (${kb(r.expositionBytes)}): ${r.expositionMs.toFixed(1)} ms`);
+  verdicts.push([`/v1/stats, ${r.models} models < ${STATS_TARGET_MS} ms`, r.documentMs < STATS_TARGET_MS, `${r.documentMs.toFixed(3)} ms (its JSON ${r.jsonMs.toFixed(3)} ms more, the collection ${r.collectMs.toFixed(3)} ms)`]);
+}
+
 if (section('cpu')) {
   console.log('\n## CPU per call of the openai client (v6) over an in-memory fetch: no network, no server; the modes in interleaved batches in one process');
   console.log('   (median and 25th percentile of the batches; U, O, P as below)');
@@ -334,6 +348,12 @@ if (section('e2e')) {
       );
     }
   }
+}
+
+if (section('gateway')) {
+  const { added, target } = await gatewayBench({ quick });
+  const ours = added['otel-inference'];
+  verdicts.push([`gateway adds < ${target} µs/request`, ours < target, `+${ours.toFixed(1)} µs CPU per proxied 20-chunk stream (prom-client by hand +${added['prom-client'].toFixed(1)} µs)`]);
 }
 
 if (verdicts.length > 0) {

@@ -21,6 +21,8 @@
 //   --max-retries <n>   the openai client's maxRetries (default 0, so that the simulated
 //                       429/500s show up as errors instead of being retried away)      [DEMO_MAX_RETRIES]
 //   --metrics-url <u>   shown in the summary footer (e.g. http://localhost:9464/metrics) [DEMO_METRICS_URL]
+//   --gateway-stats-url <u>  the gateway's /v1/stats: the summary adds the gateway's server and
+//                       client TTFT per model, its backends and its fallbacks        [DEMO_GATEWAY_STATS_URL]
 //   --quiet             no summary and no banner
 //
 // Deterministic mode (for end-to-end tests):
@@ -29,6 +31,7 @@
 //   --chunk-ms <ms>     fixed gap between output chunks (default 20)
 //   --chunks <n>        output chunks per response, 1 token each (default 8)
 //   --abandon-after <n> chunks read before an abandoned stream is left (default 2)
+//   --fail-backend <name> adds the `fallback` kind, which makes that backend fail     [DEMO_FAIL_BACKEND]
 //   --linger <s>        after the summary, keep the process (and its /metrics endpoint)
 //                       up for s seconds or until SIGTERM/SIGINT, so a scraper can read
 //                       the final values (default 0)
@@ -40,6 +43,9 @@
 //     abandoned   chat stream, left (break) after --abandon-after chunks → cancelled
 //     embeddings  embeddings.create                                 → success
 //     error       chat, no stream, answered 500 (maxRetries 0)      → error, error.type=500
+//     fallback    (with --fail-backend only) chat stream read to the end; its
+//                 `x-sim-<fail-backend>` header makes that backend answer 503, so a gateway in
+//                 front falls back to the next one (a simulated server ignores it) → success
 //   Every request carries a fixed `x-sim` header (no random latency, no random 429/500) and
 //   streams ask for usage (stream_options.include_usage). When done it prints ONE line of JSON
 //   on stdout (the last line), then flushes (shutdown() of otel-inference/register) and exits 0
@@ -47,26 +53,29 @@
 //
 //   {"mode":"deterministic","baseURL":"…","requestsPerKind":N,
 //    "sim":{"ttftMs":250,"chunkMs":20,"chunks":8,"tokensPerChunk":1,"promptTokens":7,"abandonAfter":2},
-//    "sent":{"stream":N,"nonStream":N,"abandoned":N,"embeddings":N,"error":N},
+//    "sent":{"stream":N,"nonStream":N,"abandoned":N,"embeddings":N,"error":N[,"fallback":N]},
 //    "sentByModel":{"llama-3.1-8b":{"stream":…,…},…},
-//    "expected":{"success":3N,"error":N,"cancelled":N,"byModel":{"llama-3.1-8b":{"success":…,"error":…,"cancelled":…},…}},
+//    "expected":{"success":3N (4N with fallback),"error":N,"cancelled":N,"byModel":{"llama-3.1-8b":{"success":…,"error":…,"cancelled":…},…}},
 //    "observed":{"success":…,"error":…,"cancelled":…},           (what the client saw)
 //    "recorded":{"llama-3.1-8b":{"success":…,"error":…,"cancelled":…},…} | null,   (the SDK's
 //                inference.requests, read with the in-process reader when it is enabled)
-//    "quantiles":{"llama-3.1-8b":{"ttft":{"p50":…,"p95":…,"count":…},"perChunk":{…},"duration":{…},
-//                 "outputTokens":…},…} | null,   (the live summary's numbers over the whole run, in
-//                seconds; duration: successful calls only; null without the in-process reader)
+//    "quantiles":{"llama-3.1-8b":{"ttft":{"count":…,"sum":…,"p50":…,"p95":…,"p99":…},"perChunk":{…},
+//                 "duration":{…},"outputTokens":…},…} | null,   (the lifetime numbers of /v1/stats, as
+//                the final summary shows them, in seconds; duration: successful calls only; null
+//                without the in-process reader)
 //    "ok":true,"elapsedMs":…}
 //
 // Random mode (the default): chat across the DEMO_MODELS (streams, single responses, streams
 // abandoned part-way) and a few embeddings, with the server's own latency and error profile.
 
 import OpenAI from 'openai';
+import { createStatsSource } from 'otel-inference';
 import { getRegisteredMetricReader, shutdown } from 'otel-inference/register';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from './profile.mjs';
-import { computeRows, startLiveSummary, takeSnapshot } from './summary.mjs';
+import { readGatewaySection } from './gateway-summary.mjs';
+import { rowsOf, startLiveSummary } from './summary.mjs';
 
-const KINDS = ['stream', 'nonStream', 'abandoned', 'embeddings', 'error'];
+const BASE_KINDS = ['stream', 'nonStream', 'abandoned', 'embeddings', 'error'];
 const CHAT_MODELS = DEMO_MODELS.map((m) => m.name);
 const EMBEDDING_MODEL = DEMO_EMBEDDING_MODELS[0]?.name ?? 'bge-small-sim';
 
@@ -81,6 +90,8 @@ function parseArgs(argv) {
     window: ['DEMO_WINDOW', 30],
     'max-retries': ['DEMO_MAX_RETRIES', 0],
     'metrics-url': ['DEMO_METRICS_URL', ''],
+    'gateway-stats-url': ['DEMO_GATEWAY_STATS_URL', ''],
+    'fail-backend': ['DEMO_FAIL_BACKEND', ''],
     requests: ['DEMO_REQUESTS', undefined],
     'ttft-ms': [undefined, 250],
     'chunk-ms': [undefined, 20],
@@ -125,6 +136,8 @@ function parseArgs(argv) {
     windowS: num('window', { min: 1 }),
     maxRetries: num('max-retries', { integer: true }),
     metricsUrl: String(out['metrics-url']),
+    gatewayStatsUrl: String(out['gateway-stats-url']),
+    failBackend: String(out['fail-backend']).toLowerCase(),
     requests: out.requests === undefined ? undefined : num('requests', { integer: true }),
     ttftMs: num('ttft-ms'),
     chunkMs: num('chunk-ms'),
@@ -146,6 +159,7 @@ if (opts.help) {
   process.exit(0);
 }
 const deterministic = opts.requests !== undefined;
+const KINDS = opts.failBackend ? [...BASE_KINDS, 'fallback'] : BASE_KINDS;
 if (deterministic && opts.abandonAfter >= opts.chunks) {
   console.error('load: --abandon-after must be lower than --chunks');
   process.exit(2);
@@ -193,17 +207,24 @@ function fixedSim(kind) {
   return { ttftMs: opts.ttftMs, chunkMs: opts.chunkMs, chunks: opts.chunks, tokensPerChunk: 1, promptTokens: 7, status: 0 };
 }
 
+/** Headers of deterministic mode: the fixed behaviour, and for `fallback` one backend told to fail. */
+function fixedHeaders(kind) {
+  const headers = { 'x-sim': JSON.stringify(fixedSim(kind)) };
+  if (kind === 'fallback') headers[`x-sim-${opts.failBackend}`] = JSON.stringify({ status: 503 });
+  return headers;
+}
+
 /**
  * Sends one request of `kind`; resolves to the outcome the client saw. Never rejects.
  * @returns {Promise<'success' | 'error' | 'cancelled'>}
  */
-async function send(kind, model, signal, sim) {
-  const headers = sim ? { 'x-sim': JSON.stringify(sim) } : undefined;
+async function send(kind, model, signal, headers) {
   const reqOpts = { signal, ...(headers ? { headers } : {}) };
   const messages = [{ role: 'user', content: pick(MESSAGES) }];
   try {
     switch (kind) {
       case 'stream':
+      case 'fallback':
       case 'abandoned': {
         const stream = await client.chat.completions.create(
           { model, messages, stream: true, stream_options: { include_usage: true } },
@@ -253,7 +274,7 @@ function deterministicPlan(n) {
   return plan;
 }
 
-const EXPECTED_OUTCOME = { stream: 'success', nonStream: 'success', abandoned: 'cancelled', embeddings: 'success', error: 'error' };
+const EXPECTED_OUTCOME = { stream: 'success', nonStream: 'success', abandoned: 'cancelled', embeddings: 'success', error: 'error', fallback: 'success' };
 
 // ---------------------------------------------------------------------------------------------
 // Run
@@ -271,6 +292,12 @@ function stop(reason) {
 }
 
 const lingerController = new AbortController(); // end --linger early
+
+// Started by npm start (an IPC channel to it): if that process dies, stop as on a signal.
+if (typeof process.send === 'function') {
+  process.on('disconnect', () => stop('disconnect'));
+  process.channel?.unref();
+}
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
@@ -292,7 +319,12 @@ if (!opts.quiet && opts.summaryS > 0) {
       intervalMs: opts.summaryS * 1000,
       windowSeconds: opts.windowS,
       header: () => progressLine(total),
-      footer: () => (opts.metricsUrl ? `metrics: curl ${opts.metricsUrl}` : ''),
+      // The gateway is another process: its section is its own /v1/stats document
+      // (demo/gateway-summary.mjs), read as the table renders.
+      footer: async (final) =>
+        [opts.gatewayStatsUrl ? await readGatewaySection(opts.gatewayStatsUrl, final) : '', opts.metricsUrl ? `metrics: curl ${opts.metricsUrl}` : '']
+          .filter(Boolean)
+          .join('\n'),
     });
   } else {
     console.error('load: no live summary: start with OTEL_INFERENCE_IN_PROCESS_READER=true (npm start does)');
@@ -316,11 +348,11 @@ if (opts.durationS > 0) {
   durationTimer = setTimeout(() => stop('duration'), opts.durationS * 1000);
 }
 
-async function sendTracked(kind, model, sim) {
+async function sendTracked(kind, model, headers) {
   const controller = new AbortController();
   inFlight.add(controller);
   try {
-    return await send(kind, model, controller.signal, sim);
+    return await send(kind, model, controller.signal, headers);
   } finally {
     inFlight.delete(controller);
   }
@@ -348,7 +380,7 @@ async function runDeterministic() {
   const worker = async () => {
     while (next < plan.length && !stopController.signal.aborted) {
       const { kind, model } = plan[next++];
-      const outcome = await sendTracked(kind, model, fixedSim(kind));
+      const outcome = await sendTracked(kind, model, fixedHeaders(kind));
       observed[outcome]++;
       if (outcome !== EXPECTED_OUTCOME[kind]) unexpected.push({ kind, model, outcome });
     }
@@ -405,12 +437,13 @@ async function deterministicReport(plan) {
   let recorded = null;
   let quantiles = null;
   if (reader) {
-    const snap = takeSnapshot(await reader.collect());
+    // What the live summary and /v1/stats show, over the whole run (seconds).
+    const stats = await createStatsSource({ collect: () => reader.collect() }).read();
     recorded = {};
-    for (const [model, m] of snap.models) recorded[model] = { success: m.success, error: m.error, cancelled: m.cancelled };
-    // What the live summary shows, over the whole run (seconds).
     quantiles = {};
-    for (const r of computeRows(snap, undefined)) {
+    for (const r of rowsOf(stats, 'lifetime')) {
+      const { success, error, cancelled } = r.requests;
+      recorded[r.model] = { success, error, cancelled };
       quantiles[r.model] = { ttft: r.ttft, perChunk: r.perChunk, duration: r.duration, outputTokens: r.outputTokens };
     }
   }
@@ -421,7 +454,7 @@ async function deterministicReport(plan) {
     sim: { ttftMs: opts.ttftMs, chunkMs: opts.chunkMs, chunks: opts.chunks, tokensPerChunk: 1, promptTokens: 7, abandonAfter: opts.abandonAfter },
     sent,
     sentByModel,
-    expected: { success: 3 * n, error: n, cancelled: n, byModel },
+    expected: { success: KINDS.filter((k) => EXPECTED_OUTCOME[k] === 'success').length * n, error: n, cancelled: n, byModel },
     observed,
     ...(unexpected.length > 0 ? { unexpected: unexpected.slice(0, 20) } : {}),
     recorded,

@@ -1,6 +1,6 @@
 // Types for demo/summary.mjs (hand-written: the module itself is plain JavaScript).
-export declare const METRIC: Readonly<Record<'duration' | 'tokenUsage' | 'ttft' | 'perChunk' | 'requests' | 'active' | 'tokenRate', string>>;
-export interface Quantiles { p50: number; p95: number; count: number }
+import type { InferenceStats, QuantileStats } from 'otel-inference';
+
 export interface SummaryRow {
   model: string;
   requests: { success: number; error: number; cancelled: number; ended: number };
@@ -8,16 +8,16 @@ export interface SummaryRow {
   errorPct: number;
   cancelledPct: number;
   active: number;
-  ttft: Quantiles;
-  perChunk: Quantiles;
-  duration: Quantiles;
-  decodeRate: Quantiles;
+  ttft: QuantileStats;
+  perChunk: QuantileStats;
+  duration: QuantileStats;
+  decodeRate: QuantileStats;
   outputTokens: number;
   outputTokensPerSec: number;
 }
-export interface Snapshot { at: number; models: Map<string, unknown> }
-export declare function takeSnapshot(collected: unknown, at?: number): Snapshot;
-export declare function computeRows(now: Snapshot, before: Snapshot | undefined): SummaryRow[];
+export declare function rowsOf(stats: InferenceStats, period: 'window' | 'lifetime'): SummaryRow[];
+export declare function fmtPair(q: QuantileStats | undefined): string;
+export declare function fmtNum(n: number, digits?: number): string;
 export declare function formatRows(rows: readonly SummaryRow[]): string;
 export declare function startLiveSummary(options: {
   reader: { collect(): Promise<unknown> };
@@ -25,5 +25,5 @@ export declare function startLiveSummary(options: {
   windowSeconds?: number;
   out?: NodeJS.WriteStream;
   header?: () => string;
-  footer?: () => string;
+  footer?: (final: boolean) => string | Promise<string>;
 }): { stop(): Promise<SummaryRow[]> };

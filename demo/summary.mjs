@@ -1,147 +1,46 @@
-// The demo's live terminal summary, computed from the OpenTelemetry SDK's own data.
+// The demo's live terminal summary: the /v1/stats document of otel-inference (docs/stats.md),
+// printed as a table. One implementation: the same snapshot code as the /v1/stats endpoint, over
+// the in-process MetricReader of otel-inference/register (OTEL_INFERENCE_IN_PROCESS_READER=true).
 //
-// `reader.collect()` (the in-process MetricReader of otel-inference/register, enabled with
-// OTEL_INFERENCE_IN_PROCESS_READER=true) returns cumulative sums and explicit-bucket histograms.
-// Each refresh takes a snapshot, per `gen_ai.request.model`, and compares it with an earlier
-// one (a sliding window, like PromQL's rate()/increase()): request rate, error and cancel
-// shares, output tokens/s from the token-usage sums, and p50/p95 from the histogram bucket
-// counts with Prometheus' histogram_quantile interpolation (demo/quantiles.mjs). Nothing is
-// measured twice: what is shown is what the SDK recorded and what /metrics exports.
+// Each refresh reads a stats document: per gen_ai.request.model, the client side over the recent
+// window (the difference from a snapshot --window seconds old, like PromQL's increase()): request
+// rate, error and cancel shares, output tokens/s, and p50/p95 from the SDK's histogram buckets
+// with Prometheus' histogram_quantile interpolation. The final summary is the lifetime period.
+// Nothing is measured twice: what is shown is what the SDK recorded and what /metrics exports.
 //
 // Duration percentiles use successful calls only (inference.outcome = success), like the
 // dashboard's latency panels; TTFT and time per output chunk come from every stream that
 // produced output.
 
-import { ATTR, METRIC as NAMES, OUTCOME as OUTCOMES } from 'otel-inference';
-import { histogramQuantile, mergeBuckets, subtractBuckets, bucketTotal } from './quantiles.mjs';
+import { ATTR, createStatsSource } from 'otel-inference';
 
-// The package's own names (resolved through its exports map, like the preload).
-export const METRIC = Object.freeze({
-  duration: NAMES.operationDuration,
-  tokenUsage: NAMES.tokenUsage,
-  ttft: NAMES.timeToFirstChunk,
-  perChunk: NAMES.timePerOutputChunk,
-  requests: NAMES.requests,
-  active: NAMES.activeRequests,
-  tokenRate: NAMES.outputTokenRate,
-});
 const MODEL = ATTR.requestModel;
-const OUTCOME = ATTR.outcome;
-const TOKEN_TYPE = ATTR.tokenType;
-/** Histograms summed over all their points, by the summary field they go to. */
-const HISTOGRAM_FIELD = { [METRIC.ttft]: 'ttft', [METRIC.perChunk]: 'perChunk', [METRIC.tokenRate]: 'tokenRate' };
-
-function emptyModel() {
-  return {
-    success: 0,
-    error: 0,
-    cancelled: 0,
-    active: 0,
-    outputTokens: 0,
-    duration: undefined,
-    ttft: undefined,
-    perChunk: undefined,
-    tokenRate: undefined,
-  };
-}
-
-function addHistogram(current, value) {
-  const h = { boundaries: value.buckets.boundaries, counts: value.buckets.counts };
-  return current ? mergeBuckets([current, h]) : mergeBuckets([h]);
-}
 
 /**
- * One snapshot of the SDK's cumulative data, per model.
- * @param {any} collected what `await reader.collect()` resolved to ({ resourceMetrics, errors })
- * @param {number} [at] timestamp, ms
- * @returns {{ at: number, models: Map<string, ReturnType<typeof emptyModel>> }}
+ * The table rows of one period of a stats document (`window` or `lifetime`): one per model with a
+ * client side, in the document's order (by model name).
+ * @param {import('otel-inference').InferenceStats} stats
+ * @param {'window' | 'lifetime'} period
  */
-export function takeSnapshot(collected, at = performance.now()) {
-  const models = new Map();
-  const get = (attrs) => {
-    const name = String(attrs?.[MODEL] ?? 'unknown');
-    let m = models.get(name);
-    if (!m) models.set(name, (m = emptyModel()));
-    return m;
-  };
-  const rms = collected?.resourceMetrics;
-  const list = Array.isArray(rms) ? rms : rms ? [rms] : [];
-  for (const rm of list) {
-    for (const sm of rm.scopeMetrics ?? []) {
-      for (const metric of sm.metrics ?? []) {
-        const name = metric.descriptor?.name;
-        for (const dp of metric.dataPoints ?? []) {
-          const attrs = dp.attributes ?? {};
-          switch (name) {
-            case METRIC.requests: {
-              const m = get(attrs);
-              const outcome = attrs[OUTCOME];
-              if (outcome === OUTCOMES.success || outcome === OUTCOMES.error || outcome === OUTCOMES.cancelled) m[outcome] += dp.value;
-              break;
-            }
-            case METRIC.active:
-              get(attrs).active += dp.value;
-              break;
-            case METRIC.tokenUsage:
-              if (attrs[TOKEN_TYPE] === 'output') get(attrs).outputTokens += dp.value.sum ?? 0;
-              break;
-            case METRIC.duration:
-              if (attrs[OUTCOME] === OUTCOMES.success) {
-                const m = get(attrs);
-                m.duration = addHistogram(m.duration, dp.value);
-              }
-              break;
-            default: {
-              const field = HISTOGRAM_FIELD[name];
-              if (field !== undefined) {
-                const m = get(attrs);
-                m[field] = addHistogram(m[field], dp.value);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return { at, models };
-}
-
-function quantiles(h) {
-  if (!h || bucketTotal(h) === 0) return { p50: NaN, p95: NaN, count: 0 };
-  return {
-    p50: histogramQuantile(0.5, h.boundaries, h.counts),
-    p95: histogramQuantile(0.95, h.boundaries, h.counts),
-    count: bucketTotal(h),
-  };
-}
-
-/**
- * Per-model rows for the window between two snapshots (`before` undefined: since the start).
- * Seconds in, seconds out.
- */
-export function computeRows(now, before) {
-  const dt = before ? (now.at - before.at) / 1000 : NaN;
+export function rowsOf(stats, period) {
   const rows = [];
-  for (const [model, m] of [...now.models].sort(([a], [b]) => a.localeCompare(b))) {
-    const b = before?.models.get(model) ?? emptyModel();
-    const success = Math.max(0, m.success - b.success);
-    const error = Math.max(0, m.error - b.error);
-    const cancelled = Math.max(0, m.cancelled - b.cancelled);
-    const ended = success + error + cancelled;
-    const outputTokens = Math.max(0, m.outputTokens - b.outputTokens);
+  for (const m of stats.models) {
+    if (!m.client) continue;
+    const p = m.client[period];
+    const { total, success, error, cancelled } = p.requests;
     rows.push({
-      model,
-      requests: { success, error, cancelled, ended },
-      reqPerSec: dt > 0 ? ended / dt : NaN,
-      errorPct: ended > 0 ? (100 * error) / ended : NaN,
-      cancelledPct: ended > 0 ? (100 * cancelled) / ended : NaN,
-      active: m.active,
-      ttft: quantiles(subtractBuckets(m.ttft, b.ttft)),
-      perChunk: quantiles(subtractBuckets(m.perChunk, b.perChunk)),
-      duration: quantiles(subtractBuckets(m.duration, b.duration)),
-      decodeRate: quantiles(subtractBuckets(m.tokenRate, b.tokenRate)),
-      outputTokens,
-      outputTokensPerSec: dt > 0 ? outputTokens / dt : NaN,
+      model: m.model ?? '(no model)',
+      requests: { success, error, cancelled, ended: total },
+      reqPerSec: p.requests_per_s ?? NaN,
+      errorPct: p.error_rate === null ? NaN : 100 * p.error_rate,
+      cancelledPct: total > 0 ? (100 * cancelled) / total : NaN,
+      active: m.client.active,
+      ttft: p.ttft_s,
+      perChunk: p.time_per_output_chunk_s,
+      duration: p.duration_s,
+      decodeRate: p.output_token_rate,
+      outputTokens: p.tokens.output,
+      outputTokensPerSec: p.output_tokens_per_s ?? NaN,
     });
   }
   return rows;
@@ -157,12 +56,13 @@ function fmtSeconds(s) {
   return `${s.toFixed(1)}s`;
 }
 
-function fmtPair(q) {
-  if (!q || q.count === 0) return '-';
+/** p50 / p95 of a QuantileStats, or `-` without observations. */
+export function fmtPair(q) {
+  if (!q || q.count === 0 || q.p50 === null) return '-';
   return `${fmtSeconds(q.p50)} / ${fmtSeconds(q.p95)}`;
 }
 
-function fmtNum(n, digits = 1) {
+export function fmtNum(n, digits = 1) {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
@@ -202,32 +102,27 @@ export function formatRows(rows) {
  *   windowSeconds?: number,
  *   out?: NodeJS.WriteStream,
  *   header?: () => string,
- *   footer?: () => string,
+ *   footer?: (final: boolean) => string | Promise<string>,
  * }} options
  */
 export function startLiveSummary(options) {
   const { reader, intervalMs = 3000, windowSeconds = 30, out = process.stdout, header = () => '', footer = () => '' } = options;
   const inPlace = Boolean(out.isTTY) && process.env.TERM !== 'dumb';
-  const start = { at: performance.now(), models: new Map() };
-  /** Snapshots of the last `windowSeconds`, oldest first. */
-  const history = [start];
+  // Started with the load, before any request: the window fills from an empty reader.
+  const source = createStatsSource({ collect: () => reader.collect(), windowSeconds, startedEmpty: true });
   let linesShown = 0;
   let timer = null;
   let busy = false;
 
   async function render(final = false) {
-    const snap = takeSnapshot(await reader.collect(), performance.now());
-    const cutoff = snap.at - windowSeconds * 1000;
-    // The newest snapshot at or before the window start (or the oldest kept).
-    while (history.length > 1 && history[1].at <= cutoff) history.shift();
-    const base = final ? start : history[0];
-    history.push(snap);
-    const rows = computeRows(snap, base);
-    const span = (snap.at - base.at) / 1000;
+    const stats = await source.read();
+    const rows = rowsOf(stats, final ? 'lifetime' : 'window');
+    const span = final ? stats.uptime_s : stats.window.seconds;
     const title = final
       ? `final summary over the whole run (${span.toFixed(0)}s), per ${MODEL}:`
-      : `last ${span.toFixed(0)}s, per ${MODEL} (p50 / p95 from the SDK's histogram buckets; duration: successful calls):`;
-    const text = [header(), title, formatRows(rows), footer()].filter((s) => s !== '').join('\n');
+      : `last ${span.toFixed(0)}s${stats.window.complete ? '' : ` (the window fills up to ${windowSeconds}s)`}, per ${MODEL} (p50 / p95 from the SDK's histogram buckets; duration: successful calls):`;
+    // The footer may read another process (the demo's gateway): awaited, so that it is as fresh as the table.
+    const text = [header(), title, formatRows(rows), await footer(final)].filter((s) => s !== '').join('\n');
     // On a terminal: move up over the previous table and redraw it.
     if (inPlace && linesShown > 0) out.write(`\x1b[${linesShown}F\x1b[J`);
     out.write(text + '\n' + (inPlace ? '' : '\n'));

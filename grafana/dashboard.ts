@@ -22,6 +22,10 @@
  * when the data source's timeInterval (Min interval) is at least their OTEL_METRIC_EXPORT_INTERVAL
  * (60 s by default; grafana/provisioning/datasources/prometheus.yml, docs/pipeline.md).
  *
+ * - inference selectors (client, server, gateway) carry every filter (FILTER); the HTTP, host and
+ *   GPU selectors only the service and instance (HTTP_FILTER, SYSTEM_FILTER), and so do the gauges
+ *   a server reports about itself (SERVER_GAUGE_FILTER: a batch or a KV cache is the process's).
+ *
  * Metric and label names come from grafana/names.ts (the library's table of Prometheus
  * names, derived from semconv.ts); none is spelled out here.
  */
@@ -51,7 +55,30 @@ import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-s
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 
-import { ATTR, HTTP_ATTR, HTTP_LABEL, HTTP_METRIC, METRIC, OUTCOME, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from './names.js';
+import {
+  ATTR,
+  GATEWAY_METRIC,
+  GPU_LABEL,
+  GPU_METRIC,
+  HOST_ATTR,
+  HOST_LABEL,
+  HOST_METRIC,
+  HOST_VALUE,
+  HTTP_ATTR,
+  HTTP_LABEL,
+  HTTP_METRIC,
+  METRIC,
+  OUTCOME,
+  PHASE,
+  PROMETHEUS_GATEWAY_METRIC as PG,
+  PROMETHEUS_GPU_METRIC as PGPU,
+  PROMETHEUS_LABEL as L,
+  PROMETHEUS_METRIC as P,
+  PROMETHEUS_SERVER_GAUGE as PSG,
+  PROMETHEUS_SERVER_METRIC as PS,
+  SERVER_GAUGE,
+  SERVER_METRIC,
+} from './names.js';
 
 /** UID of the provisioned data source (grafana/provisioning/datasources/prometheus.yml). */
 export const DATASOURCE_UID = 'otel-inference-prometheus';
@@ -64,6 +91,14 @@ const DS: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 export const FILTER = `job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model", ${L.operationName}=~"$operation", ${L.requestStream}=~"$stream"`;
 /** instrumentation-http metrics have no gen_ai_* labels: service and instance only. */
 export const HTTP_FILTER = 'job=~"$job", instance=~"$instance"';
+/** Host and GPU gauges describe a process and its machine: service and instance only, too. */
+export const SYSTEM_FILTER = HTTP_FILTER;
+/**
+ * The gauges a server reports through observeServerGauge describe the process (its running batch,
+ * its stage queues, its KV cache), not a request: they carry no gen_ai_* labels unless the app
+ * gives some, so the provider, model, operation and streaming filters would only hide them.
+ */
+export const SERVER_GAUGE_FILTER = HTTP_FILTER;
 
 const RATE = '$__rate_interval';
 
@@ -78,6 +113,29 @@ const M = {
   tps: P.outputTokenRate.name,
   httpServer: HTTP_METRIC.serverDuration.name,
   httpClient: HTTP_METRIC.clientDuration.name,
+  serverDuration: PS.requestDuration.name,
+  serverTtft: PS.timeToFirstToken.name,
+  serverTpot: PS.timePerOutputToken.name,
+  serverRequests: PS.requests.name,
+  serverActive: PS.activeRequests.name,
+  serverWaiting: PS.waitingRequests.name,
+  queue: PS.queueDuration.name,
+  phase: PS.phaseDuration.name,
+  serverTokens: PS.tokens.name,
+  serverTps: PS.outputTokenRate.name,
+  batchSize: PSG.batchSize.name,
+  queueSize: PSG.queueSize.name,
+  kvCache: PSG.kvCacheUtilization.name,
+  padding: PSG.paddingRatio.name,
+  fallbacks: PG.fallbacks.name,
+  gpuUtilization: PGPU.utilization.name,
+  gpuMemoryUtilization: PGPU.memoryUtilization.name,
+  gpuMemoryUsage: PGPU.memoryUsage.name,
+  gpuMemoryLimit: PGPU.memoryLimit.name,
+  processCpuTime: HOST_METRIC.processCpuTime.name,
+  processMemory: HOST_METRIC.processMemoryUsage.name,
+  systemCpuTime: HOST_METRIC.systemCpuTime.name,
+  systemMemory: HOST_METRIC.systemMemoryUsage.name,
 } as const;
 
 /** Label matchers on the outcome. */
@@ -85,6 +143,8 @@ const OK = `${L.outcome}="${OUTCOME.success}"`;
 const ERROR = `${L.outcome}="${OUTCOME.error}"`;
 /** Streamed calls (the boolean attribute gen_ai.request.stream is the label value "true"). */
 const STREAMED = `${L.requestStream}="true"`;
+/** Client calls a gateway routed to a named backend (`!=""` leaves out the series without the label). */
+const ROUTED = `${L.backend}!=""`;
 
 /** `{{label}}`: a legend showing a label's value. */
 const showLabel = (label: string) => `{{${label}}}`;
@@ -124,10 +184,10 @@ function underThreshold(hist: string, le: string, extra = '', window = RATE): st
 }
 
 /** errors / all requests; 0 (not empty) when there is traffic but no error. */
-function errorRatio(groupBy: string[] = []): string {
+function errorRatio(groupBy: string[] = [], extra = ''): string {
   const g = by(groupBy);
-  const all = `sum${g}(rate(${sel(M.requests)}[${RATE}]))`;
-  return `(sum${g}(rate(${sel(M.requests, ERROR)}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
+  const all = `sum${g}(rate(${sel(M.requests, extra)}[${RATE}]))`;
+  return `(sum${g}(rate(${sel(M.requests, extra ? `${ERROR}, ${extra}` : ERROR)}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
 }
 
 function q(expr: string, legend: string, refId: string): DataqueryBuilder {
@@ -139,6 +199,11 @@ const QUANTILES: Array<[number, string]> = [
   [0.95, 'p95'],
   [0.99, 'p99'],
 ];
+
+/** `sum by (job, instance) (gauge{system filter, extra})`: one line per process. */
+function perProcess(gauge: string, extra = ''): string {
+  return `sum by (job, instance) (${sel(gauge, extra, SYSTEM_FILTER)})`;
+}
 
 /** p50/p95/p99 + mean targets of one latency histogram. */
 function latencyTargets(hist: string, extra = ''): DataqueryBuilder[] {
@@ -153,7 +218,7 @@ type AnyPanelBuilder = cog.Builder<Panel>;
 
 let nextId = 1;
 
-function timeseries(title: string, description: string, unit: string, targets: DataqueryBuilder[], w = 12, h = 8): AnyPanelBuilder {
+function timeseries(title: string, description: string, unit: string, targets: DataqueryBuilder[], w = 12, h = 8): TimeseriesPanelBuilder {
   return new TimeseriesPanelBuilder()
     .id(nextId++)
     .title(title)
@@ -247,8 +312,11 @@ function labelVariable(name: string, label: string, query: string): QueryVariabl
 }
 
 const DURATION_COUNT = `${M.duration}_count`;
+/** Both sides' request durations: a model server has only the server one, a plain client only the client one. */
+const REQUEST_COUNTS = `${DURATION_COUNT}|${M.serverDuration}_count`;
 
 function variables(): Array<cog.Builder<import('@grafana/grafana-foundation-sdk/dashboard').VariableModel>> {
+  const requests = (matchers: string) => `{__name__=~"${REQUEST_COUNTS}"${matchers ? `, ${matchers}` : ''}}`;
   return [
     new DatasourceVariableBuilder('datasource')
       .label('Data source')
@@ -258,28 +326,28 @@ function variables(): Array<cog.Builder<import('@grafana/grafana-foundation-sdk/
     labelVariable(
       'job',
       'Service (job)',
-      `label_values({__name__=~"${DURATION_COUNT}|${M.httpServer}_count|${M.httpClient}_count"}, job)`,
+      `label_values({__name__=~"${REQUEST_COUNTS}|${M.httpServer}_count|${M.httpClient}_count"}, job)`,
     ),
     labelVariable(
       'instance',
       'Instance',
-      `label_values({__name__=~"${DURATION_COUNT}|${M.httpServer}_count|${M.httpClient}_count", job=~"$job"}, instance)`,
+      `label_values({__name__=~"${REQUEST_COUNTS}|${M.httpServer}_count|${M.httpClient}_count", job=~"$job"}, instance)`,
     ),
-    labelVariable('provider', 'Provider', `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance"}, ${L.providerName})`),
+    labelVariable('provider', 'Provider', `label_values(${requests('job=~"$job", instance=~"$instance"')}, ${L.providerName})`),
     labelVariable(
       'model',
       'Model',
-      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider"}, ${L.requestModel})`,
+      `label_values(${requests(`job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider"`)}, ${L.requestModel})`,
     ),
     labelVariable(
       'operation',
       'Operation',
-      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model"}, ${L.operationName})`,
+      `label_values(${requests(`job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model"`)}, ${L.operationName})`,
     ),
     labelVariable(
       'stream',
       'Streaming',
-      `label_values(${DURATION_COUNT}{job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model", ${L.operationName}=~"$operation"}, ${L.requestStream})`,
+      `label_values(${requests(`job=~"$job", instance=~"$instance", ${L.providerName}=~"$provider", ${L.requestModel}=~"$model", ${L.operationName}=~"$operation"`)}, ${L.requestStream})`,
     ),
   ];
 }
@@ -291,7 +359,7 @@ export function buildDashboard(): Dashboard {
   const b = new DashboardBuilder('Inference overview')
     .uid(DASHBOARD_UID)
     .description(
-      'LLM / model-inference client metrics from otel-inference (OpenTelemetry GenAI semantic conventions) via the OpenTelemetry Collector and Prometheus. Rates need the data source\'s Min interval (Scrape interval, timeInterval) at least as long as the apps\' OTEL_METRIC_EXPORT_INTERVAL (60 s by default): see docs/pipeline.md.',
+      'LLM / model-inference metrics from otel-inference (OpenTelemetry GenAI semantic conventions): the client side, the serving side (model servers, gateways and their backends) and the system (CPU, memory, GPUs), via the OpenTelemetry Collector and Prometheus. Rates need the data source\'s Min interval (Scrape interval, timeInterval) at least as long as the apps\' OTEL_METRIC_EXPORT_INTERVAL (60 s by default): see docs/pipeline.md.',
     )
     .tags(['otel-inference', 'genai', 'opentelemetry'])
     .editable()
@@ -521,6 +589,265 @@ export function buildDashboard(): Dashboard {
       16,
       4,
     ),
+  );
+
+  // Serving: what a model server or gateway records for the requests it serves
+  b.withRow(row('Serving'));
+  const byModel = { groupBy: [L.requestModel] };
+  b.withPanel(
+    timeseries(
+      'Time to first token: server vs client (p95 by model)',
+      `p95 per request model of the server-side ${SERVER_METRIC.timeToFirstToken} (from a served request's arrival to its first output token) beside the client-side ${METRIC.timeToFirstChunk} (from a call to its first output chunk). In a gateway that is both, the client line is the time to the backend's first chunk and the server line the time to the gateway's caller: the gap is the gateway's own time. Each line is its own quantile; never subtract or add them.`,
+      's',
+      [
+        q(quantile(0.95, M.serverTtft, byModel), `server ${showLabel(L.requestModel)}`, 'A'),
+        q(quantile(0.95, M.ttft, byModel), `client ${showLabel(L.requestModel)}`, 'B'),
+      ],
+      12,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Time per output token (server)',
+      `${SERVER_METRIC.timePerOutputToken} of successful served requests, (duration − time to first token) / (output tokens − 1): p50 / p95 / p99 and mean.`,
+      's',
+      latencyTargets(M.serverTpot),
+      12,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Queue time p95 by model',
+      `p95 per request model of ${SERVER_METRIC.queueDuration}: each wait in the queue, recorded when the request is admitted, or when it ends without having been admitted. Requests still waiting are not in it yet: see waiting requests.`,
+      's',
+      [q(quantile(0.95, M.queue, byModel), showLabel(L.requestModel), 'A')],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Waiting and active requests (server)',
+      `Per process: ${SERVER_METRIC.waitingRequests} (queued, not yet admitted) and ${SERVER_METRIC.activeRequests} (being served, admitted or not). A queue that never drains means the server is saturated.`,
+      'short',
+      [
+        q(`sum by (instance) (${sel(M.serverWaiting)})`, 'waiting {{instance}}', 'A'),
+        q(`sum by (instance) (${sel(M.serverActive)})`, 'active {{instance}}', 'B'),
+      ],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Phase duration p95 by phase',
+      `p95 of ${SERVER_METRIC.phaseDuration} per ${ATTR.phase} (${PHASE.prefill}, ${PHASE.decode}, and stages such as ${PHASE.tokenize} or ${PHASE.batch}).`,
+      's',
+      [q(quantile(0.95, M.phase, { groupBy: [L.phase] }), showLabel(L.phase), 'A')],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Server requests/s by outcome',
+      `${SERVER_METRIC.requests}: served requests that ended, by ${L.outcome} (${Object.values(OUTCOME).join(', ')}; cancelled = the caller disconnected first).`,
+      'reqps',
+      [q(`sum by (${L.outcome}) (rate(${sel(M.serverRequests)}[${RATE}]))`, showLabel(L.outcome), 'A')],
+      6,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Server request duration (successful)',
+      `${SERVER_METRIC.requestDuration} of successful served requests: p50 / p95 / p99 and mean.`,
+      's',
+      latencyTargets(M.serverDuration, OK),
+      6,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Server tokens/s by token type',
+      `${SERVER_METRIC.tokens}: tokens the server read (input) and generated (output) per second.`,
+      'short',
+      [q(`sum by (${L.tokenType}) (rate(${sel(M.serverTokens)}[${RATE}]))`, showLabel(L.tokenType), 'A')],
+      6,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Server output tokens/s per request',
+      `${SERVER_METRIC.outputTokenRate}: output tokens per second of each served request over its decode time; p50, p95 and mean.`,
+      'short',
+      [
+        q(quantile(0.5, M.serverTps), 'p50', 'A'),
+        q(quantile(0.95, M.serverTps), 'p95', 'B'),
+        q(mean(M.serverTps), 'mean', 'C'),
+      ],
+      6,
+    ),
+  );
+  // The gauges a model server reports about itself (observeServerGauge), read at each export: one
+  // line per process, the max of its points when the app reports several (e.g. one per model).
+  const perServer = (gauge: string) => `max by (job, instance) (${sel(gauge, '', SERVER_GAUGE_FILTER)})`;
+  const server = '{{job}} {{instance}}';
+  const reported = (key: keyof typeof SERVER_GAUGE) =>
+    `Reported by the app through observeServerGauge(SERVER_GAUGE.${key}, callback) and read at each export; empty ("Not reported") for a server that does not report it (the zero-code server metrics do not). Only the service and instance filters apply.`;
+  const notReported = 'Not reported (observeServerGauge)';
+  b.withPanel(
+    timeseries(
+      'Batch size (server)',
+      `${SERVER_GAUGE.batchSize.name}: requests in the batch each process is running now, one line per process (the largest batch when the app reports several, e.g. one per model). ${reported('batchSize')}`,
+      'short',
+      [q(perServer(M.batchSize), server, 'A')],
+      6,
+    ).noValue(notReported),
+  );
+  b.withPanel(
+    timeseries(
+      'Queue size by stage (server)',
+      `${SERVER_GAUGE.queueSize.name} per ${ATTR.phase}: requests waiting in each of the server's own stage queues (e.g. ${PHASE.tokenize}, ${PHASE.batch}), summed over the selected processes. The wait before admission of startServerRequest is the waiting requests panel. ${reported('queueSize')}`,
+      'short',
+      [q(`sum by (${L.phase}) (${sel(M.queueSize, '', SERVER_GAUGE_FILTER)})`, showLabel(L.phase), 'A')],
+      6,
+    ).noValue(notReported),
+  );
+  b.withPanel(
+    timeseries(
+      'KV-cache utilization (server)',
+      `${SERVER_GAUGE.kvCacheUtilization.name}: the fraction of the KV cache in use, 0 to 1, one line per process (the fullest cache when the app reports several, e.g. one per GPU). Near 1, new requests wait or running ones are preempted. ${reported('kvCacheUtilization')}`,
+      'percentunit',
+      [q(perServer(M.kvCache), server, 'A')],
+      6,
+    )
+      .max(1)
+      .noValue(notReported),
+  );
+  b.withPanel(
+    timeseries(
+      'Padding ratio (server)',
+      `${SERVER_GAUGE.paddingRatio.name}: the fraction of the token slots of the running batch that are padding, 0 to 1: compute spent on no token. One line per process (the most padded batch when the app reports several). ${reported('paddingRatio')}`,
+      'percentunit',
+      [q(perServer(M.padding), server, 'A')],
+      6,
+    )
+      .max(1)
+      .noValue(notReported),
+  );
+
+  // Gateway: client-side series by backend, and fallbacks
+  b.withRow(row('Gateway'));
+  b.withPanel(
+    timeseries(
+      'Requests/s by backend',
+      `Client-side ${METRIC.requests} of the calls a gateway routed to a named backend (${ATTR.backend}), per backend.`,
+      'reqps',
+      [q(`sum by (${L.backend}) (rate(${sel(M.requests, ROUTED)}[${RATE}]))`, showLabel(L.backend), 'A')],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Error ratio by backend',
+      `errors / all finished calls per backend (${ATTR.backend}); 0 while a backend has calls and no error.`,
+      'percentunit',
+      [q(errorRatio([L.backend], ROUTED), showLabel(L.backend), 'A')],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Fallbacks/s by reason',
+      `${GATEWAY_METRIC.fallbacks}: requests moved from one backend to the next per second, by ${ATTR.fallbackReason} (an ${ATTR.errorType} value of the failed attempt).`,
+      'short',
+      [q(`sum by (${L.fallbackReason}) (rate(${sel(M.fallbacks)}[${RATE}]))`, showLabel(L.fallbackReason), 'A')],
+      8,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Fallbacks/s by route',
+      `${GATEWAY_METRIC.fallbacks} per second from one backend (${ATTR.fallbackFrom}) to the next (${ATTR.fallbackTo}).`,
+      'short',
+      [
+        q(
+          `sum by (${L.fallbackFrom}, ${L.fallbackTo}) (rate(${sel(M.fallbacks)}[${RATE}]))`,
+          `${showLabel(L.fallbackFrom)} → ${showLabel(L.fallbackTo)}`,
+          'A',
+        ),
+      ],
+      12,
+    ),
+  );
+  const allCalls = `sum(rate(${sel(M.requests)}[${RATE}]))`;
+  b.withPanel(
+    timeseries(
+      'Fallbacks per backend call',
+      `${GATEWAY_METRIC.fallbacks} over the gateway's finished client-side calls (${METRIC.requests}, every outcome), both per second: the share of backend calls that ended in a move to the next backend. 0 while there are calls and no fallback. The InferenceFallbackRatioHigh alert watches this ratio per service.`,
+      'percentunit',
+      [q(`(sum(rate(${sel(M.fallbacks)}[${RATE}])) or 0 * ${allCalls}) / (${allCalls} > 0)`, 'fallbacks / calls', 'A')],
+      12,
+    ),
+  );
+
+  // System: the process and its machine (@opentelemetry/instrumentation-host-metrics), GPUs (nvidia-smi)
+  b.withRow(row('System'));
+  const proc = '{{job}} {{instance}}';
+  b.withPanel(
+    timeseries(
+      'CPU (cores in use)',
+      `CPU seconds per second, from the ${HOST_METRIC.processCpuTime.otelName} and ${HOST_METRIC.systemCpuTime.otelName} counters of @opentelemetry/instrumentation-host-metrics: the process (user + system; 1 = one core full, the ceiling of the Node.js main thread), the host's CPUs outside ${HOST_VALUE.cpuIdle}, and how many logical CPUs the host has. Every process on a host reports the same host lines.`,
+      'short',
+      [
+        q(`sum by (job, instance) (rate(${sel(M.processCpuTime, '', SYSTEM_FILTER)}[${RATE}]))`, `process ${proc}`, 'A'),
+        q(
+          `sum by (job, instance) (rate(${sel(M.systemCpuTime, `${HOST_LABEL.cpuMode}!="${HOST_VALUE.cpuIdle}"`, SYSTEM_FILTER)}[${RATE}]))`,
+          `host busy ${proc}`,
+          'B',
+        ),
+        q(
+          `count by (job, instance) (rate(${sel(M.systemCpuTime, `${HOST_LABEL.cpuMode}="${HOST_VALUE.cpuIdle}"`, SYSTEM_FILTER)}[${RATE}]))`,
+          `host CPUs ${proc}`,
+          'C',
+        ),
+      ],
+      6,
+    ),
+  );
+  b.withPanel(
+    timeseries(
+      'Memory',
+      `Process resident set size (${HOST_METRIC.processMemoryUsage.otelName}), and the host's memory: used and total (${HOST_METRIC.systemMemoryUsage.otelName} with ${HOST_ATTR.systemMemoryState}="${HOST_VALUE.memoryUsed}", and over every state), from @opentelemetry/instrumentation-host-metrics.`,
+      'bytes',
+      [
+        q(perProcess(M.processMemory), `process RSS ${proc}`, 'A'),
+        q(perProcess(M.systemMemory, `${HOST_LABEL.systemMemoryState}="${HOST_VALUE.memoryUsed}"`), `host used ${proc}`, 'B'),
+        q(perProcess(M.systemMemory), `host total ${proc}`, 'C'),
+      ],
+      6,
+    ),
+  );
+  // Every process on a GPU host reports the same GPUs: one line per GPU (max, never sum).
+  const perGpu = (gauge: string) => `max by (${GPU_LABEL.id}, ${GPU_LABEL.name}) (${sel(gauge, '', SYSTEM_FILTER)})`;
+  const gpu = `${showLabel(GPU_LABEL.name)} ${showLabel(GPU_LABEL.id)}`;
+  const noGpu = 'No GPU metrics (no nvidia-smi on the host)';
+  b.withPanel(
+    timeseries(
+      'GPU utilization',
+      `Per GPU (${GPU_LABEL.id}, its UUID): ${GPU_METRIC.utilization}, the share of the driver's last sample period in which a kernel ran, and ${GPU_METRIC.memoryUtilization}, the share of its memory in use. Read from nvidia-smi where it exists; empty on hosts without one, and a value nvidia-smi does not give (MIG, unified memory) is missing, not 0.`,
+      'percentunit',
+      [q(perGpu(M.gpuUtilization), `busy ${gpu}`, 'A'), q(perGpu(M.gpuMemoryUtilization), `memory ${gpu}`, 'B')],
+      6,
+    )
+      .max(1)
+      .noValue(noGpu),
+  );
+  b.withPanel(
+    timeseries(
+      'GPU memory',
+      `Per GPU (${GPU_LABEL.id}, its UUID): memory used (${GPU_METRIC.memoryUsage}) and installed (${GPU_METRIC.memoryLimit}). Read from nvidia-smi where it exists; empty on hosts without one.`,
+      'bytes',
+      [q(perGpu(M.gpuMemoryUsage), `used ${gpu}`, 'A'), q(perGpu(M.gpuMemoryLimit), `total ${gpu}`, 'B')],
+      6,
+    ).noValue(noGpu),
   );
 
   // HTTP (instrumentation-http, stable semconv)

@@ -9,12 +9,22 @@
  * Grafana would give them from the provisioned data source, at every scrape.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTP_METRIC, INFERENCE_SERIES, OUTCOME, PROMETHEUS_LABEL as L, PROMETHEUS_METRIC as P } from '../../grafana/names.js';
-import { METER_NAME } from '../../packages/instrumentation/src/semconv.js';
+import {
+  GPU_SERIES,
+  HTTP_METRIC,
+  INFERENCE_SERIES,
+  OUTCOME,
+  PROMETHEUS_GATEWAY_METRIC as G,
+  PROMETHEUS_LABEL as L,
+  PROMETHEUS_METRIC as P,
+  PROMETHEUS_SERVER_METRIC as S,
+  SERVING_SERIES,
+} from '../../grafana/names.js';
+import { METER_NAME, SERVER_TTFT_BUCKETS } from '../../packages/instrumentation/src/semconv.js';
 import { DEFAULT_EXPORT_INTERVAL_S, datasourceTimeInterval, grafanaWindows, prometheusScrapeInterval } from '../pipeline/grafana-intervals.js';
 import { CI, collectorBinaryPath, read, repoPath, ROOT, which } from '../pipeline/tools.js';
 import { parseExposition, sum, type Sample } from './exposition.js';
@@ -30,6 +40,16 @@ const ACTIVE = P.activeRequests.name;
 const DURATION = P.operationDuration.name;
 const TTFT = P.timeToFirstChunk.name;
 const GRPC_SERVICE = 'e2e-grpc';
+
+/**
+ * The serving side: the demo's gateway (zero-code server metrics, the openai client inside
+ * withFallback) in front of two demo backends (the explicit server API), each its own process,
+ * and a deterministic load through the gateway whose `fallback` kind makes the primary answer 503.
+ */
+const GATEWAY_SERVICE = 'e2e-gateway';
+const GATEWAY_LOAD_SERVICE = 'e2e-gateway-load';
+const BACKEND_SERVICE = { primary: 'e2e-backend-primary', secondary: 'e2e-backend-secondary' } as const;
+const GATEWAY_REQUESTS_PER_KIND = 6;
 
 /**
  * The steady load: production timings divided by SCALE. The library's default export interval
@@ -49,6 +69,8 @@ const STEADY_REQUESTS = 75;
  * below that (a bucket that a few jittery chunk gaps reach) counting noise decides, not windows.
  */
 const RATE_TOLERANCE = 0.35;
+/** Every rule file of prometheus/rules. */
+const RULE_FILES = readdirSync(repoPath('prometheus', 'rules')).filter((f) => f.endsWith('.yml')).sort();
 const RATE_MIN_EVENTS = 10;
 
 function missingTools(): string | undefined {
@@ -78,6 +100,8 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   let collectorMetrics: Sample[] = [];
   let embeddedMetrics: Sample[] = [];
   let loads: LoadSummary[] = [];
+  let gatewayLoad: Proc;
+  let gatewayLoadSummary: LoadSummary;
 
   let steady: Proc;
   let steadyStarted = 0;
@@ -105,7 +129,7 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     if (!existsSync(bin)) {
       bin = execFileSync('bash', [repoPath('scripts/build-collector.sh')], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
     }
-    for (const name of ['otlpHttp', 'otlpGrpc', 'exporter', 'telemetry', 'health', 'prometheus', 'sim', 'embedded']) ports[name] = await freePort();
+    for (const name of ['otlpHttp', 'otlpGrpc', 'exporter', 'telemetry', 'health', 'prometheus', 'sim', 'embedded', 'gateway', 'primary', 'secondary']) ports[name] = await freePort();
 
     const collector = startProcess('collector', bin, ['--config', 'otel-collector/config.yaml'], {
       OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlpHttp}`,
@@ -128,7 +152,7 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     writeFileSync(join(tmp, 'prometheus.yml'), config);
     cpSync(repoPath('prometheus', 'rules'), join(tmp, 'rules'), { recursive: true });
     // The rule groups' own intervals (30 s) shortened alike, so recorded series exist in seconds.
-    for (const file of ['inference-recording.yml', 'inference-alerts.yml']) {
+    for (const file of RULE_FILES) {
       const path = join(tmp, 'rules', file);
       writeFileSync(path, readFileSync(path, 'utf8').replace(/^(\s+interval:) \S+$/gm, '$1 1s'));
     }
@@ -152,6 +176,45 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     });
     procs.push(sim);
     await sim.waitFor('listening');
+
+    // The serving side: two backends, the gateway in front of them, a load through the gateway.
+    const gpuOff = { OTEL_INFERENCE_GPU_METRICS: 'false' };
+    for (const name of ['primary', 'secondary'] as const) {
+      const backend = startProcess(`backend-${name}`, process.execPath, ['--import', 'otel-inference/register', 'demo/backend.mjs', '--name', name, '--port', String(ports[name]), '--slots', '4'], {
+        ...otel,
+        ...gpuOff,
+        OTEL_SERVICE_NAME: BACKEND_SERVICE[name],
+      });
+      procs.push(backend);
+      await backend.waitFor('listening');
+    }
+    const gateway = startProcess(
+      'gateway',
+      process.execPath,
+      [
+        '--import',
+        'otel-inference/register',
+        'demo/gateway.mjs',
+        '--port',
+        String(ports.gateway),
+        '--backend',
+        `primary=http://127.0.0.1:${ports.primary}/v1`,
+        '--backend',
+        `secondary=http://127.0.0.1:${ports.secondary}/v1`,
+      ],
+      { ...otel, ...gpuOff, OTEL_SERVICE_NAME: GATEWAY_SERVICE, OTEL_INFERENCE_HOST_METRICS: 'true' },
+    );
+    procs.push(gateway);
+    await gateway.waitFor('listening');
+    gatewayLoad = startProcess(
+      'load-gateway',
+      process.execPath,
+      // 16 chunks of 20 ms: an abandoned stream's cancel has about 280 ms to reach the primary
+      // through the gateway before the stream would have ended anyway.
+      ['--import', 'otel-inference/register', 'demo/load.mjs', '--requests', String(GATEWAY_REQUESTS_PER_KIND), '--concurrency', '2', '--chunks', '16', '--fail-backend', 'primary'],
+      { ...otel, OTEL_SERVICE_NAME: GATEWAY_LOAD_SERVICE, SIM_BASE_URL: `http://127.0.0.1:${ports.gateway}/v1` },
+    );
+    procs.push(gatewayLoad);
 
     // The steady load, for the whole run, exporting at the default interval scaled (4 s).
     steadyStarted = Date.now() / 1000;
@@ -192,9 +255,12 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
       SIM_BASE_URL: `http://127.0.0.1:${ports.sim}/v1`,
     });
     procs.push(grpc);
-    const codes = await Promise.all([...runs, grpc].map((r) => r.exited));
-    for (const [i, r] of [...runs, grpc].entries()) expect(codes[i], r.output()).toBe(0);
-    loads = runs.map((r) => JSON.parse(r.output().trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as LoadSummary);
+    const finished = [...runs, grpc, gatewayLoad];
+    const codes = await Promise.all(finished.map((r) => r.exited));
+    for (const [i, r] of finished.entries()) expect(codes[i], r.output()).toBe(0);
+    const summaryOf = (r: Proc) => JSON.parse(r.output().trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as LoadSummary;
+    loads = runs.map(summaryOf);
+    gatewayLoadSummary = summaryOf(gatewayLoad);
     await embedded.waitFor('"mode":"deterministic"');
     embeddedMetrics = parseExposition(await (await fetch(`http://127.0.0.1:${ports.embedded}/metrics`)).text());
     await embedded.stop();
@@ -203,7 +269,14 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     const expectedTotal = loads.reduce((n, l) => n + l.expected.success + l.expected.error + l.expected.cancelled, 0);
     collectorMetrics = await eventually('both processes in the collector', async () => {
       const samples = parseExposition(await (await fetch(`http://127.0.0.1:${ports.exporter}/metrics`)).text());
-      const arrived = sum(samples, REQUESTS, { job: LOAD_SERVICE }) === expectedTotal && sum(samples, REQUESTS, { job: GRPC_SERVICE }) === 5;
+      const served = 6 * GATEWAY_REQUESTS_PER_KIND;
+      const arrived =
+        sum(samples, REQUESTS, { job: LOAD_SERVICE }) === expectedTotal &&
+        sum(samples, REQUESTS, { job: GRPC_SERVICE }) === 5 &&
+        sum(samples, REQUESTS, { job: GATEWAY_LOAD_SERVICE }) === served &&
+        sum(samples, S.requests.name, { job: GATEWAY_SERVICE }) === served &&
+        sum(samples, S.requests.name, { job: BACKEND_SERVICE.primary }) === served &&
+        sum(samples, S.activeRequests.name, { job: GATEWAY_SERVICE }) === 0;
       return arrived ? samples : undefined;
     });
     await eventually('Prometheus to scrape the final counts', async () => {
@@ -212,7 +285,10 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     });
     // rate() needs two samples in its window; wait for a few scrapes of every series.
     await eventually('three scrapes of every series', async () => {
-      const r = await prom(`min(count_over_time(${REQUESTS}{job="${LOAD_SERVICE}"}[1m])) >= 3 and min(count_over_time(${HTTP_METRIC.serverDuration.name}_count[1m])) >= 3`);
+      const r = await prom(
+        `min(count_over_time(${REQUESTS}{job="${LOAD_SERVICE}"}[1m])) >= 3 and min(count_over_time(${HTTP_METRIC.serverDuration.name}_count[1m])) >= 3` +
+          ` and min(count_over_time(${G.fallbacks.name}[1m])) >= 3 and min(count_over_time(${S.requests.name}{job="${GATEWAY_SERVICE}"}[1m])) >= 3`,
+      );
       return r.data.result.length > 0 ? true : undefined;
     });
   });
@@ -235,7 +311,9 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   // series of the table, and every series of the table is there.
   it('the collector exposes exactly the metric names of the names table', () => {
     const ours = new Set(collectorMetrics.filter((s) => s.labels.otel_scope_name === METER_NAME).map((s) => s.name));
-    expect([...ours].sort()).toEqual([...INFERENCE_SERIES].sort());
+    // Client and serving side, the demo backend reporting every server gauge; no GPU here (switched off).
+    expect([...ours].sort()).toEqual([...INFERENCE_SERIES, ...SERVING_SERIES].sort());
+    expect([...ours].filter((name) => GPU_SERIES.has(name))).toEqual([]);
     expect(collectorMetrics.some((s) => s.name.endsWith('_total_total'))).toBe(false);
     for (const m of Object.values(HTTP_METRIC)) {
       expect(m.series.every((name) => collectorMetrics.some((s) => s.name === name)), m.name).toBe(true);
@@ -243,11 +321,14 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   });
 
   it('the embedded /metrics endpoint uses the same names and labels as the collector path', () => {
-    const names = (samples: Sample[]) => [...new Set(samples.filter((x) => x.labels.otel_scope_name === METER_NAME).map((x) => x.name))].sort();
+    // The embedded process is a client only: its names against the collector's client series.
+    const names = (samples: Sample[]) =>
+      [...new Set(samples.filter((x) => x.labels.otel_scope_name === METER_NAME && INFERENCE_SERIES.has(x.name)).map((x) => x.name))].sort();
     expect(names(embeddedMetrics)).toEqual(names(collectorMetrics));
+    expect(names(embeddedMetrics)).toEqual([...INFERENCE_SERIES].sort());
     // An empty label value is no label in Prometheus (the collector writes otel_scope_schema_url="").
     const labelKeys = (samples: Sample[]) =>
-      [...new Set(samples.filter((x) => x.name === REQUESTS).flatMap((x) => Object.keys(x.labels).filter((k) => x.labels[k] !== '')))]
+      [...new Set(samples.filter((x) => x.name === REQUESTS && x.labels.job !== GATEWAY_SERVICE).flatMap((x) => Object.keys(x.labels).filter((k) => x.labels[k] !== '')))]
         .filter((k) => !['job', 'instance', 'service_version', 'deployment_environment_name'].includes(k))
         .sort();
     expect(labelKeys(embeddedMetrics)).toEqual(labelKeys(collectorMetrics));
@@ -255,7 +336,7 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   });
 
   it('labels: job and one instance per process, the attribute labels, no resource flood', () => {
-    const all = collectorMetrics.filter((s) => s.name === REQUESTS && s.labels.job !== STEADY_SERVICE);
+    const all = collectorMetrics.filter((s) => s.name === REQUESTS && [LOAD_SERVICE, GRPC_SERVICE].includes(s.labels.job!));
     expect(new Set(all.map((s) => s.labels.job))).toEqual(new Set([LOAD_SERVICE, GRPC_SERVICE]));
     const requests = all.filter((s) => s.labels.job === LOAD_SERVICE);
     const instances = new Set(requests.map((s) => s.labels.instance));
@@ -311,6 +392,73 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     expect(sum(collectorMetrics, REQUESTS, { ...grpc, [L.outcome]: 'cancelled' })).toBe(1);
   });
 
+  // The serving side. Every request of the gateway load goes to the primary first. Per kind (N each):
+  // stream, nonStream, embeddings → primary, success; abandoned → the caller leaves after two
+  // chunks: cancelled at the gateway, its upstream call and the primary; error → the primary
+  // answers 500, the gateway falls back, the secondary answers 500 too, the caller gets the 500;
+  // fallback → the primary answers 503, the secondary serves it.
+  it('the serving side: exact request counts on each side of the gateway, and its fallbacks', () => {
+    const n = GATEWAY_REQUESTS_PER_KIND;
+    expect(gatewayLoadSummary.ok).toBe(true);
+    expect(gatewayLoadSummary.expected).toMatchObject({ success: 4 * n, error: n, cancelled: n });
+    const outcomes = (metric: string, match: Record<string, string>) =>
+      Object.fromEntries(
+        [OUTCOME.success, OUTCOME.error, OUTCOME.cancelled].map((outcome) => [outcome, sum(collectorMetrics, metric, { ...match, [L.outcome]: outcome })]),
+      );
+    // The caller of the gateway (client side), and the gateway's own served requests (server side).
+    expect(outcomes(REQUESTS, { job: GATEWAY_LOAD_SERVICE })).toEqual({ success: 4 * n, error: n, cancelled: n });
+    expect(outcomes(S.requests.name, { job: GATEWAY_SERVICE })).toEqual({ success: 4 * n, error: n, cancelled: n });
+    expect(sum(collectorMetrics, S.requests.name, { job: GATEWAY_SERVICE, [L.outcome]: OUTCOME.error, [L.errorType]: '500' })).toBe(n);
+    // The gateway's upstream calls, by backend.
+    expect(outcomes(REQUESTS, { job: GATEWAY_SERVICE, [L.backend]: 'primary' })).toEqual({ success: 3 * n, error: 2 * n, cancelled: n });
+    expect(outcomes(REQUESTS, { job: GATEWAY_SERVICE, [L.backend]: 'secondary' })).toEqual({ success: n, error: n, cancelled: 0 });
+    // The backends' served requests (explicit API): each request once.
+    expect(outcomes(S.requests.name, { job: BACKEND_SERVICE.primary })).toEqual({ success: 3 * n, error: 2 * n, cancelled: n });
+    expect(outcomes(S.requests.name, { job: BACKEND_SERVICE.secondary })).toEqual({ success: n, error: n, cancelled: 0 });
+    // Fallbacks: from the primary to the secondary, by the primary's status.
+    const fallbacks = { job: GATEWAY_SERVICE, [L.fallbackFrom]: 'primary', [L.fallbackTo]: 'secondary' };
+    expect(sum(collectorMetrics, G.fallbacks.name, { ...fallbacks, [L.fallbackReason]: '503' })).toBe(n);
+    expect(sum(collectorMetrics, G.fallbacks.name, { ...fallbacks, [L.fallbackReason]: '500' })).toBe(n);
+    expect(sum(collectorMetrics, G.fallbacks.name)).toBe(2 * n);
+    // Every gauge back to 0.
+    for (const job of [GATEWAY_SERVICE, BACKEND_SERVICE.primary, BACKEND_SERVICE.secondary]) {
+      expect(sum(collectorMetrics, S.activeRequests.name, { job }), job).toBe(0);
+      expect(sum(collectorMetrics, S.waitingRequests.name, { job }), job).toBe(0);
+      expect(sum(collectorMetrics, ACTIVE, { job }), job).toBe(0);
+    }
+  });
+
+  it('server-side time to first token read back from Prometheus: the backends\' prefill delay, the gateway above it', async () => {
+    const prefill = gatewayLoadSummary.sim.ttftMs / 1000;
+    const mean = async (metric: string, job: string) => {
+      const sel = `{job="${job}"}`;
+      return Number((await prom(`sum(${metric}_sum${sel}) / sum(${metric}_count${sel})`)).data.result[0]!.value[1]);
+    };
+    // The primary serves the stream kind; the secondary the fallback kind. Four slots, two callers: no queue.
+    for (const job of [BACKEND_SERVICE.primary, BACKEND_SERVICE.secondary]) {
+      const ttft = await mean(S.timeToFirstToken.name, job);
+      expect(ttft, job).toBeGreaterThanOrEqual(prefill);
+      expect(ttft, job).toBeLessThan(prefill + 0.1);
+      const p50 = Number((await prom(`histogram_quantile(0.5, sum by (le) (${S.timeToFirstToken.name}_bucket{job="${job}"}))`)).data.result[0]!.value[1]);
+      const upper = SERVER_TTFT_BUCKETS.find((b) => b > prefill)!;
+      expect(p50, job).toBeGreaterThan(prefill);
+      expect(p50, job).toBeLessThanOrEqual(upper);
+    }
+    // At the gateway: to its caller (server side) ≥ to the backend that answered (client side) ≥ the backend's own.
+    const primary = await mean(S.timeToFirstToken.name, BACKEND_SERVICE.primary);
+    const gatewayClient = await mean(TTFT, GATEWAY_SERVICE);
+    const gatewayServer = await mean(S.timeToFirstToken.name, GATEWAY_SERVICE);
+    expect(gatewayClient).toBeGreaterThanOrEqual(primary - 0.005);
+    expect(gatewayServer).toBeGreaterThanOrEqual(gatewayClient);
+    // The gateway's own time to first token is small beside the prefill (the fallback kind adds the primary's refusal).
+    expect(gatewayServer - gatewayClient).toBeLessThan(0.1);
+    // Time per output token on the backends: the fixed chunk gap (one token per chunk).
+    const tpot = await mean(S.timePerOutputToken.name, BACKEND_SERVICE.primary);
+    const gap = gatewayLoadSummary.sim.chunkMs / 1000;
+    expect(tpot).toBeGreaterThanOrEqual(gap * 0.9);
+    expect(tpot).toBeLessThan(gap + 0.02);
+  });
+
   it('time to first token read back from Prometheus matches the server delay', async () => {
     const ttft = loads[0]!.sim.ttftMs / 1000;
     const sel = `{job="${LOAD_SERVICE}"}`;
@@ -340,13 +488,15 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
         .replace(/\$\{?(job|instance|provider|model|operation|stream)\}?/g, '.*');
       const r = await prom(query);
       expect(r.status, `${title}: ${r.error} in ${query}`).toBe('success');
-      if (r.data.result.length === 0) empty.push(`${title}: ${query}`);
+      // The GPU panels: no GPU on this machine (and nvidia-smi switched off).
+      const gpu = [...GPU_SERIES].some((name) => query.includes(name));
+      if (r.data.result.length === 0 && !gpu) empty.push(`${title}: ${query}`);
     }
     expect(empty).toEqual([]);
   });
 
   it('every recording rule returns data and every alert expression parses and watches live series', async () => {
-    const rules = ['inference-recording.yml', 'inference-alerts.yml'].flatMap((file) =>
+    const rules = RULE_FILES.flatMap((file) =>
       [...read('prometheus', 'rules', file).matchAll(/^\s*- (record|alert): (\S+)\n(?:\s+.*\n)*?\s+expr: (.+)$/gm)].map((m) => ({ kind: m[1]!, name: m[2]!, expr: m[3]! })),
     );
     expect(rules.filter((r) => r.kind === 'alert').length).toBeGreaterThanOrEqual(3);
@@ -440,6 +590,11 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
         if (!plainRate) continue;
         const ref = Number(want.value[1]);
         if (ref * window < RATE_MIN_EVENTS) continue;
+        // Chunk gaps up to the load's fixed gap are the event loop catching up (two chunks read
+        // in one turn after a stall): they come in bursts when the machine is busy, so their rate
+        // is not a steady one to hold to ±35 %. Their cells are still required at every step.
+        const le = Number(want.metric.le);
+        if (t.expr.includes(`${P.timePerOutputChunk.name}_bucket`) && le <= loads[0]!.sim.chunkMs / 1000) continue;
         rated++;
         const off = values.filter((v) => Math.abs(v - ref) > RATE_TOLERANCE * ref);
         if (off.length > 0) problems.push(`${t.title} ${key}: ${off.join(', ')} vs ${ref.toFixed(3)} (±${RATE_TOLERANCE * 100}%)`);
@@ -511,7 +666,9 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
   it('promtool: check config, check rules, test rules', () => {
     const promtool = (...args: string[]) => execFileSync('promtool', args, { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
     expect(() => promtool('check', 'config', join(tmp, 'prometheus.yml'))).not.toThrow();
-    expect(promtool('check', 'rules', ...['inference-recording.yml', 'inference-alerts.yml'].map((f) => repoPath('prometheus', 'rules', f)))).toMatch(/SUCCESS/);
-    expect(() => promtool('test', 'rules', repoPath('prometheus', 'tests', 'inference-alerts.test.yml'), repoPath('prometheus', 'tests', 'inference-recording.test.yml'))).not.toThrow();
+    expect(promtool('check', 'rules', ...RULE_FILES.map((f) => repoPath('prometheus', 'rules', f)))).toMatch(/SUCCESS/);
+    const tests = readdirSync(repoPath('prometheus', 'tests')).filter((f) => f.endsWith('.test.yml'));
+    expect(tests.length).toBeGreaterThanOrEqual(3);
+    expect(() => promtool('test', 'rules', ...tests.map((f) => repoPath('prometheus', 'tests', f)))).not.toThrow();
   });
 });

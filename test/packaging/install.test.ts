@@ -45,12 +45,20 @@ beforeAll(async () => {
   writeFileSync(
     path.join(app, 'app.js'),
     [
-      "import { instrumentCall, METRIC } from 'otel-inference';",
+      "import http from 'node:http';",
+      "import { instrumentCall, METRIC, statsHandler } from 'otel-inference';",
+      "import schema from 'otel-inference/stats.schema.json' with { type: 'json' };",
       "import { getRegisteredMetricReader, getRegisterStatus } from 'otel-inference/register';",
       "await instrumentCall({ provider: 'p', model: 'm' }, async () => ({ usage: { prompt_tokens: 1, completion_tokens: 2 } }));",
       'const { resourceMetrics } = await getRegisteredMetricReader().collect();',
       'const requests = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === METRIC.requests);',
-      'console.log(JSON.stringify({ status: getRegisterStatus(), requests: requests.dataPoints.map((p) => p.value) }));',
+      // /v1/stats from the installed copy, over the in-process reader, and the schema by its export path.
+      'const server = http.createServer(statsHandler()).listen(0, "127.0.0.1");',
+      "await new Promise((resolve) => server.once('listening', resolve));",
+      'const stats = await (await fetch(`http://127.0.0.1:${server.address().port}/v1/stats`)).json();',
+      'server.close();',
+      'const statsRequests = stats.models.map((m) => [m.model, m.client.lifetime.requests.total]);',
+      'console.log(JSON.stringify({ status: getRegisterStatus(), requests: requests.dataPoints.map((p) => p.value), statsRequests, schema: schema.title }));',
     ].join('\n'),
   );
   install = await exec('npm', ['install', '--strict-peer-deps'], { cwd: app, env: NPM_ENV });
@@ -78,6 +86,11 @@ describe('the packed packages in an app on API 1.10 and sdk-metrics 3.1', () => 
       env: { PATH: process.env.PATH, OTEL_METRICS_EXPORTER: 'none', OTEL_INFERENCE_IN_PROCESS_READER: 'true' },
     });
     expect(stderr).toBe('');
-    expect(JSON.parse(stdout)).toMatchObject({ status: { ownsMeterProvider: true }, requests: [1] });
+    expect(JSON.parse(stdout)).toMatchObject({
+      status: { ownsMeterProvider: true },
+      requests: [1],
+      statsRequests: [['m', 1]],
+      schema: 'otel-inference /v1/stats',
+    });
   });
 });

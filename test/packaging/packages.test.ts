@@ -66,6 +66,20 @@ describe('the two packages', () => {
     });
   });
 
+  it('share the backend context between the ESM and the CJS copy in one process', async () => {
+    const { stdout } = await run(process.execPath, ['test/fixtures/consumers/dual-backend.mjs'], { cwd: ROOT });
+    expect(JSON.parse(stdout)).toEqual({
+      errors: 0,
+      copies: true,
+      backends: [
+        ['from-esm', 1],
+        ['from-cjs', 1],
+        ['b', 1],
+      ],
+      fallbacks: [['a', 'b', 1]],
+    });
+  });
+
   it('the instrumentation needs only the OTel API (a peer) and @opentelemetry/instrumentation: no SDK, no exporter', () => {
     expect(LIBRARY.manifest.name).toBe('@otel-inference/instrumentation');
     expect(Object.keys(LIBRARY.manifest.dependencies ?? {})).toEqual(['@opentelemetry/instrumentation']);
@@ -75,9 +89,9 @@ describe('the two packages', () => {
     }
   });
 
-  it("otel-inference's main entry is the instrumentation's API and nothing else; the SDK loads only with register", () => {
+  it("otel-inference's main entry is the instrumentation's API and statsHandler(), on the OTel API alone; the SDK loads only with register", () => {
     for (const file of ['index.js', 'index.cjs']) {
-      expect(importsOf(`${DISTRO.dir}/dist/${file}`)).toEqual(new Set(['@otel-inference/instrumentation']));
+      expect(importsOf(`${DISTRO.dir}/dist/${file}`)).toEqual(new Set(['@otel-inference/instrumentation', '@opentelemetry/api']));
     }
     expect(importsOf(`${DISTRO.dir}/dist/register.js`)).toContain('@opentelemetry/sdk-metrics');
   });
@@ -105,13 +119,16 @@ describe('the two packages', () => {
     expect(DISTRO.manifest.dependencies?.['@opentelemetry/resources']).toBe(exporter.dependencies?.['@opentelemetry/core']);
   });
 
-  it.each([LIBRARY, DISTRO])('$manifest.name packs its build, README and LICENSE, and nothing of the repo around them', async ({ dir }) => {
+  it.each([
+    { ...LIBRARY, extra: [] },
+    { ...DISTRO, extra: ['stats.schema.json'] },
+  ])('$manifest.name packs its build, README and LICENSE (and the /v1/stats schema), and nothing of the repo around them', async ({ dir, extra }) => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: `${ROOT}/${dir}` });
     const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.cjs');
     expect(files).toContain('README.md');
     expect(files).toContain('LICENSE');
-    expect(files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f))).toEqual([]);
+    expect(files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f))).toEqual(extra);
   });
 });

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import { DATASOURCE_UID, FILTER, HTTP_FILTER, buildDashboard, renderDashboard } from '../../grafana/dashboard.js';
-import { HTTP_METRIC, HTTP_SERIES, INFERENCE_SERIES, PROMETHEUS_LABEL, PROMETHEUS_METRIC } from '../../grafana/names.js';
+import { DATASOURCE_UID, FILTER, HTTP_FILTER, SERVER_GAUGE_FILTER, SYSTEM_FILTER, buildDashboard, renderDashboard } from '../../grafana/dashboard.js';
+import {
+  GPU_SERIES,
+  HOST_SERIES,
+  HTTP_METRIC,
+  HTTP_SERIES,
+  INFERENCE_SERIES,
+  PROMETHEUS_GATEWAY_METRIC,
+  PROMETHEUS_LABEL,
+  PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_GAUGE,
+  PROMETHEUS_SERVER_METRIC,
+  SERVER_GAUGE_SERIES,
+  SERVING_SERIES,
+} from '../../grafana/names.js';
 import { DEFAULT_EXPORT_INTERVAL_S, datasourceTimeInterval, grafanaWindows, prometheusScrapeInterval } from './grafana-intervals.js';
 import { lintPromQL, metricReferences } from './promql-lint.js';
 import { read } from './tools.js';
@@ -20,6 +33,7 @@ interface PanelJson {
   type: string;
   title?: string;
   description?: string;
+  fieldConfig?: { defaults?: { unit?: string; min?: number; max?: number; noValue?: string } };
   interval?: string;
   options?: { cellValues?: { unit?: string }; yAxis?: { unit?: string } };
   gridPos?: { x: number; y: number; w: number; h: number };
@@ -157,8 +171,16 @@ describe('Inference overview dashboard', () => {
 
   it('every query respects the filter variables', () => {
     const inferenceMatchers = FILTER.split(', ');
-    const httpMatchers = HTTP_FILTER.split(', ');
+    const processMatchers = HTTP_FILTER.split(', ');
     expect(inferenceMatchers).toHaveLength(6);
+    expect(SYSTEM_FILTER.split(', ')).toEqual(processMatchers);
+    expect(SERVER_GAUGE_FILTER.split(', ')).toEqual(processMatchers);
+    // Series with the gen_ai_* / inference_* labels take every filter; HTTP, host and GPU series
+    // describe a process and its machine, and the gauges a server reports about itself its
+    // process: service and instance only.
+    const inference = new Set([...INFERENCE_SERIES, ...SERVING_SERIES]);
+    const processOnly = new Set([...HTTP_SERIES, ...HOST_SERIES, ...GPU_SERIES, ...SERVER_GAUGE_SERIES]);
+    for (const s of SERVER_GAUGE_SERIES) expect(SERVING_SERIES.has(s), s).toBe(true);
     for (const { panel, t } of targets) {
       const expr = t.expr ?? '';
       const selectors = [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)?\{([^}]*)\}/g)];
@@ -167,9 +189,11 @@ describe('Inference overview dashboard', () => {
         const metric = s[1] ?? '';
         const matchers = s[2] ?? '';
         expect(metric, `${panel}: selector without metric name`).not.toBe('');
-        expect(INFERENCE_SERIES.has(metric) || HTTP_SERIES.has(metric), `${panel}: ${metric} is not in grafana/names.ts`).toBe(true);
-        const wanted = HTTP_SERIES.has(metric) ? httpMatchers : inferenceMatchers;
+        expect(inference.has(metric) || processOnly.has(metric), `${panel}: ${metric} is not in grafana/names.ts`).toBe(true);
+        const wanted = processOnly.has(metric) ? processMatchers : inferenceMatchers;
         for (const w of wanted) expect(matchers, `${panel}: ${metric} lacks ${w}`).toContain(w);
+        // and no request filter on a process's series: it would hide them, never narrow them
+        if (processOnly.has(metric)) expect(matchers, `${panel}: ${metric}`).not.toMatch(/\$\{?(provider|model|operation|stream)\b/);
       }
       // no bare metric names without a selector
       for (const ref of metricReferences(expr)) {
@@ -189,7 +213,7 @@ describe('Inference overview dashboard', () => {
       expect.arrayContaining(['Requests/s', 'Error ratio', 'Active requests', 'TTFT p95', 'Time per output chunk p95', 'Streamed output tokens/s (p50)']),
     );
     const rows = panels.filter((p) => p.type === 'row').map((p) => p.title);
-    expect(rows).toEqual(['Overview', 'Latency', 'Throughput', 'Errors', 'Saturation', 'SLO attainment', 'HTTP (instrumentation-http)']);
+    expect(rows).toEqual(['Overview', 'Latency', 'Throughput', 'Errors', 'Saturation', 'SLO attainment', 'Serving', 'Gateway', 'System', 'HTTP (instrumentation-http)']);
     expect(queryPanels.filter((p) => p.type === 'heatmap').length).toBeGreaterThanOrEqual(3);
     const exprs = targets.map(({ t }) => t.expr ?? '');
     expect(exprs.some((e) => e.includes('le="1.28"'))).toBe(true);
@@ -198,5 +222,46 @@ describe('Inference overview dashboard', () => {
     expect(exprs.some((e) => e.includes(`sum by (${PROMETHEUS_LABEL.errorType})`))).toBe(true);
     expect(exprs.some((e) => e.includes(HTTP_METRIC.serverDuration.name))).toBe(true);
     expect(exprs.some((e) => e.includes(HTTP_METRIC.clientDuration.name))).toBe(true);
+  });
+
+  it('the serving rows: server TTFT beside client TTFT in one panel, per-backend client series, fallbacks by reason', () => {
+    const L = PROMETHEUS_LABEL;
+    const S = PROMETHEUS_SERVER_METRIC;
+    const ttft = queryPanels.filter((p) =>
+      [`${S.timeToFirstToken.name}_bucket`, `${PROMETHEUS_METRIC.timeToFirstChunk.name}_bucket`].every((m) => (p.targets ?? []).some((t) => t.expr?.includes(m))),
+    );
+    expect(ttft.map((p) => p.title)).toEqual(['Time to first token: server vs client (p95 by model)']);
+    for (const t of ttft[0]!.targets!) expect(t.expr).toMatch(new RegExp(`^histogram_quantile\\(0\\.95, sum by \\(le, ${L.requestModel}\\)`));
+    const exprs = targets.map(({ t }) => t.expr ?? '');
+    // per-backend panels keep to the calls routed to a named backend
+    const perBackend = exprs.filter((e) => e.includes(`by (${L.backend})`));
+    expect(perBackend.length).toBeGreaterThanOrEqual(2);
+    for (const e of perBackend) {
+      for (const sel of e.matchAll(new RegExp(`${PROMETHEUS_METRIC.requests.name}\\{[^}]*\\}`, 'g'))) expect(sel[0]).toContain(`${L.backend}!=""`);
+    }
+    expect(exprs.some((e) => e.startsWith(`sum by (${L.fallbackReason}) (rate(${PROMETHEUS_GATEWAY_METRIC.fallbacks.name}{`))).toBe(true);
+    expect(exprs.some((e) => e.includes(`sum by (le, ${L.phase})`) && e.includes(S.phaseDuration.name))).toBe(true);
+  });
+
+  it("the server's own gauges: one panel each, per process (queue size per stage), ratios 0–1, \"Not reported\" without data", () => {
+    const G = PROMETHEUS_SERVER_GAUGE;
+    const of = (metric: string) => queryPanels.filter((p) => (p.targets ?? []).some((t) => metricReferences(t.expr ?? '').some((r) => r.name === metric)));
+    const want: Array<[string, string, RegExp]> = [
+      [G.batchSize.name, 'short', /^max by \(job, instance\) \(/],
+      [G.queueSize.name, 'short', new RegExp(`^sum by \\(${PROMETHEUS_LABEL.phase}\\) \\(`)],
+      [G.kvCacheUtilization.name, 'percentunit', /^max by \(job, instance\) \(/],
+      [G.paddingRatio.name, 'percentunit', /^max by \(job, instance\) \(/],
+    ];
+    for (const [metric, unit, shape] of want) {
+      const found = of(metric);
+      expect(found, metric).toHaveLength(1);
+      const p = found[0]!;
+      expect(p.targets, p.title).toHaveLength(1);
+      expect(p.targets![0]!.expr, p.title).toMatch(shape);
+      expect(p.fieldConfig?.defaults?.unit, p.title).toBe(unit);
+      if (unit === 'percentunit') expect([p.fieldConfig?.defaults?.min, p.fieldConfig?.defaults?.max], p.title).toEqual([0, 1]);
+      expect(p.fieldConfig?.defaults?.noValue, p.title).toMatch(/observeServerGauge/);
+      expect(p.description, p.title).toMatch(/observeServerGauge\(SERVER_GAUGE\.\w+, callback\)/);
+    }
   });
 });

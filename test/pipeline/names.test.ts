@@ -1,35 +1,43 @@
 /**
  * One source of truth for names: every Prometheus metric and label name in the rules, the
  * rule tests, the dashboard and the collector config must be one the names table derives
- * from semconv.ts (grafana/names.ts: PROMETHEUS_METRIC / PROMETHEUS_LABEL, plus the
- * instrumentation-http metrics the dashboard shows), and every metric of the table must be
- * on the dashboard. Renaming a metric or an attribute in semconv.ts fails here until the
- * YAML, the dashboard (npm run dashboard) and the docs follow.
+ * from semconv.ts (grafana/names.ts: the client, server, server-gauge, gateway and GPU tables and
+ * PROMETHEUS_LABEL, plus the instrumentation-http and host-metrics metrics the dashboard
+ * shows), and every metric of the table must be on the dashboard. Renaming a metric or an
+ * attribute in semconv.ts fails here until the YAML, the dashboard (npm run dashboard) and the
+ * docs follow.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
+import { DataPointType, type MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 
 import {
+  GPU_LABEL,
+  HOST_LABEL,
+  HOST_METRIC,
   HTTP_LABEL,
-  HTTP_METRIC,
-  HTTP_SERIES,
-  INFERENCE_SERIES,
+  PROMETHEUS_GATEWAY_METRIC,
   PROMETHEUS_LABEL,
   PROMETHEUS_METRIC,
+  PROMETHEUS_SERVER_GAUGE,
+  PROMETHEUS_SERVER_METRIC,
   TABLE_END,
+  TABLE_METRICS,
   TABLE_START,
   renderMetricNamesTable,
 } from '../../grafana/names.js';
-import { prometheusLabel } from '../../packages/instrumentation/src/prometheus-names.js';
+import { prometheusLabel, prometheusMetric } from '../../packages/instrumentation/src/prometheus-names.js';
+import { createTestMetrics } from '../helpers/metrics.js';
 import { metricReferences, stripStrings } from './promql-lint.js';
 import { read, repoPath } from './tools.js';
 
 // ---------------------------------------------------------------- what may be named
 
-const TABLE = [...Object.values(PROMETHEUS_METRIC), ...Object.values(HTTP_METRIC)];
+const TABLE = TABLE_METRICS;
 /** Every series name of the table. */
-const SERIES = new Set([...INFERENCE_SERIES, ...HTTP_SERIES]);
+const SERIES = new Set(TABLE.flatMap((m) => m.series));
 /**
  * Metric names a recording rule's middle part may be (`level:metric:operation`): a metric's name,
  * a counter's without `_total`, or one of its series (`x_count:rate5m`, observations per second).
@@ -49,6 +57,8 @@ const promotedResourceLabels = [...(/resource_constant_labels:\s*\n\s*included:\
 const LABELS = new Set([
   ...Object.values(PROMETHEUS_LABEL),
   ...Object.values(HTTP_LABEL),
+  ...Object.values(HOST_LABEL),
+  ...Object.values(GPU_LABEL),
   // set by Prometheus or by the collector's exporter (service.name → job, service.instance.id → instance)
   'job',
   'instance',
@@ -58,7 +68,10 @@ const LABELS = new Set([
   'otel_scope_version',
   ...promotedResourceLabels,
 ]);
-/** Prefixes of the table's names (`gen_ai_`, `inference_`, `http_`): any such word in a file must be a known name. */
+/**
+ * Prefixes of the table's names (`gen_ai_`, `inference_`, `hw_`, `http_`, `process_`, `system_`):
+ * any such word in a file must be a known name.
+ */
 const PREFIXES = [...new Set(TABLE.map((m) => `${m.otelName.split('.')[0]}_`))];
 
 // ---------------------------------------------------------------- where names are used
@@ -186,8 +199,8 @@ describe('names: one source of truth (semconv.ts → grafana/names.ts)', () => {
     expect(checked).toBeGreaterThan(100);
   });
 
-  it('every word with a metric prefix (gen_ai_, inference_, http_) in these files is a known metric or label name', () => {
-    expect(PREFIXES.length).toBeGreaterThan(0);
+  it('every word with a metric prefix (gen_ai_, inference_, hw_, http_, process_, system_) in these files is a known metric or label name', () => {
+    expect(PREFIXES).toEqual(expect.arrayContaining(['gen_ai_', 'inference_', 'hw_', 'http_', 'process_', 'system_']));
     const known = new Set([...SERIES, ...LABELS]);
     const problems: string[] = [];
     for (const src of SOURCES) {
@@ -238,14 +251,49 @@ describe('names: one source of truth (semconv.ts → grafana/names.ts)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('every otel-inference metric is used by a rule or a rule test too', () => {
+  it("every otel-inference request metric (client, server, gateway) and server gauge is used by a rule or a rule test too", () => {
     const used = new Set([...rules, ...ruleTests].flatMap((s) => [...s.exprs.flatMap(metricNames), ...s.selectors.map(selectorMetric)]));
     // recording rules name their metric: job_model:<metric>:p95_5m
     for (const name of [...used]) if (name.includes(':')) used.add(name.split(':')[1] ?? '');
-    const missing = Object.values(PROMETHEUS_METRIC)
+    // The GPU, HTTP and host gauges are on the dashboard only: no rule reads them.
+    const missing = [
+      ...Object.values(PROMETHEUS_METRIC),
+      ...Object.values(PROMETHEUS_SERVER_METRIC),
+      ...Object.values(PROMETHEUS_SERVER_GAUGE),
+      ...Object.values(PROMETHEUS_GATEWAY_METRIC),
+    ]
       .filter((m) => ![...m.series, m.name.replace(/_total$/, '')].some((s) => used.has(s)))
       .map((m) => m.otelName);
     expect(missing).toEqual([]);
+  });
+
+  it('the host metrics are declared as @opentelemetry/instrumentation-host-metrics creates them (name, unit, kind)', async (ctx) => {
+    // Installed with the preload's host metrics (OTEL_INFERENCE_HOST_METRICS); before that, nothing to compare.
+    const spec = '@opentelemetry/instrumentation-host-metrics';
+    try {
+      createRequire(import.meta.url).resolve(spec);
+    } catch {
+      ctx.skip(`${spec} is not installed`);
+      return;
+    }
+    const { HostMetricsInstrumentation } = (await import(spec)) as {
+      HostMetricsInstrumentation: new (config: { metricGroups?: string[] }) => { setMeterProvider(p: MeterProvider): void; disable(): void };
+    };
+    const t = createTestMetrics();
+    const instrumentation = new HostMetricsInstrumentation({ metricGroups: ['process.cpu', 'process.memory', 'system.cpu', 'system.memory'] });
+    instrumentation.setMeterProvider(t.provider);
+    const collected = await t.collect();
+    instrumentation.disable();
+    await t.shutdown();
+    for (const declared of Object.values(HOST_METRIC)) {
+      const m = collected.metric(declared.otelName);
+      expect(m, declared.otelName).toBeDefined();
+      const kind = m!.dataPointType === DataPointType.GAUGE ? 'gauge' : m!.dataPointType === DataPointType.SUM && m!.isMonotonic ? 'counter' : 'updowncounter';
+      expect(prometheusMetric({ name: m!.descriptor.name, unit: m!.descriptor.unit, kind }), declared.otelName).toEqual(declared);
+      // and the attributes the dashboard groups and selects by
+      const keys = new Set(m!.dataPoints.flatMap((p) => Object.keys(p.attributes)).map(prometheusLabel));
+      for (const k of keys) expect(Object.values(HOST_LABEL), `${declared.otelName}: ${k}`).toContain(k);
+    }
   });
 
   it('docs/metrics.md carries the rendered names table between the metric-names markers', (ctx) => {

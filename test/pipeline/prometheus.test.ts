@@ -39,6 +39,9 @@ describe('Prometheus rules: static checks', () => {
         'InferenceTimeToFirstChunkP95AboveSLO',
         'InferenceMetricsTargetDown',
         'InferenceMetricsAbsent',
+        'InferenceServerQueueTimeP95High',
+        'InferenceServerQueueNotDraining',
+        'InferenceFallbackRatioHigh',
       ]),
     );
   });

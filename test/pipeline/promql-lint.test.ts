@@ -4,14 +4,18 @@
  * rule's message and no other.
  */
 import { describe, expect, it } from 'vitest';
-import { PROMETHEUS_METRIC } from '../../grafana/names.js';
-import { lintPromQL, matchingClose, metricReferences, stripStrings, THROUGHPUT_SUMS } from './promql-lint.js';
+import { HOST_METRIC, PROMETHEUS_GPU_METRIC, PROMETHEUS_METRIC, PROMETHEUS_SERVER_GAUGE, PROMETHEUS_SERVER_METRIC } from '../../grafana/names.js';
+import { GAUGES, lintPromQL, matchingClose, metricReferences, stripStrings, THROUGHPUT_SUMS } from './promql-lint.js';
 
 const DURATION = 'gen_ai_client_operation_duration_seconds';
 const TTFC = 'gen_ai_client_operation_time_to_first_chunk_seconds';
 const TOKENS = 'gen_ai_client_token_usage';
 const REQUESTS = 'inference_requests_total';
 const ACTIVE = 'inference_requests_active';
+const WAITING = 'inference_server_requests_waiting';
+const GPU_UTILIZATION = 'hw_gpu_utilization_ratio';
+const PROCESS_MEMORY = 'process_memory_usage';
+const BATCH_SIZE = 'inference_server_batch_size';
 
 it('the names used here are the ones of the names table', () => {
   expect(PROMETHEUS_METRIC.operationDuration.name).toBe(DURATION);
@@ -20,6 +24,12 @@ it('the names used here are the ones of the names table', () => {
   expect(PROMETHEUS_METRIC.requests.name).toBe(REQUESTS);
   expect(PROMETHEUS_METRIC.activeRequests).toMatchObject({ name: ACTIVE, type: 'gauge' });
   expect([...THROUGHPUT_SUMS]).toEqual([TOKENS]);
+  expect(PROMETHEUS_SERVER_METRIC.waitingRequests).toMatchObject({ name: WAITING, type: 'gauge' });
+  expect(PROMETHEUS_GPU_METRIC.utilization).toMatchObject({ name: GPU_UTILIZATION, type: 'gauge' });
+  expect(HOST_METRIC.processMemoryUsage).toMatchObject({ name: PROCESS_MEMORY, type: 'gauge' });
+  expect(PROMETHEUS_SERVER_GAUGE.batchSize).toMatchObject({ name: BATCH_SIZE, type: 'gauge' });
+  for (const g of [ACTIVE, WAITING, GPU_UTILIZATION, PROCESS_MEMORY, BATCH_SIZE]) expect(GAUGES.has(g), g).toBe(true);
+  for (const g of Object.values(PROMETHEUS_SERVER_GAUGE)) expect(GAUGES.has(g.name), g.name).toBe(true);
 });
 
 describe('queries that must pass', () => {
@@ -32,6 +42,10 @@ describe('queries that must pass', () => {
     ['a mean', `sum(rate(${DURATION}_sum[5m])) / (sum(rate(${DURATION}_count[5m])) > 0)`],
     ['a throughput: the rate of the token sum alone', `sum by (gen_ai_token_type) (rate(${TOKENS}_sum[5m]))`],
     ['a gauge, summed', `sum(${ACTIVE})`],
+    ['logical CPUs counted from the rates of their idle time', `count by (instance) (rate(system_cpu_time_seconds_total{cpu_mode="idle"}[5m]))`],
+    ['a GPU gauge, one line per GPU', `max by (hw_id) (hw_gpu_utilization_ratio)`],
+    ["a server's own gauge, one line per process", `max by (job, instance) (${BATCH_SIZE})`],
+    ["a server's own gauge, averaged over time", `avg by (job) (avg_over_time(${BATCH_SIZE}[5m]))`],
     ['a heatmap: bucket rates per second', `sum by (le) (rate(${DURATION}_bucket[$__rate_interval]))`],
     ['a per-bucket count over a fixed window', `sum by (le) (increase(${DURATION}_bucket[1h]))`],
     ['an le SLO ratio', `sum(rate(${TTFC}_bucket{le="1.28"}[5m])) / (sum(rate(${TTFC}_count[5m])) > 0)`],
@@ -55,8 +69,12 @@ describe('queries that must be flagged, one rule each', () => {
     { rule: 'brackets balance', query: `sum(rate(${REQUESTS}[5m])`, problem: 'unbalanced brackets' },
     { rule: 'a counter only inside rate()/increase()', query: `sum(${REQUESTS})`, problem: `${REQUESTS} is used outside rate()/increase()` },
     { rule: 'a histogram _count only inside rate()/increase()', query: `${DURATION}_count > 10`, problem: `${DURATION}_count is used outside rate()/increase()` },
-    { rule: 'a gauge never inside rate()', query: `sum(rate(${ACTIVE}[5m]))`, problem: `${ACTIVE} is a gauge (UpDownCounter): do not rate() it` },
-    { rule: 'a gauge never inside irate()', query: `sum(irate(${ACTIVE}[5m]))`, problem: `${ACTIVE} is a gauge (UpDownCounter): do not rate() it` },
+    { rule: 'a gauge never inside rate()', query: `sum(rate(${ACTIVE}[5m]))`, problem: `${ACTIVE} is a gauge: do not rate() it` },
+    { rule: 'a gauge never inside irate()', query: `sum(irate(${ACTIVE}[5m]))`, problem: `${ACTIVE} is a gauge: do not rate() it` },
+    { rule: 'a server gauge never inside rate()', query: `sum(rate(${WAITING}[5m]))`, problem: `${WAITING} is a gauge: do not rate() it` },
+    { rule: 'a GPU gauge never inside rate()', query: `sum(rate(${GPU_UTILIZATION}[5m]))`, problem: `${GPU_UTILIZATION} is a gauge: do not rate() it` },
+    { rule: 'a host gauge never inside rate()', query: `sum(rate(${PROCESS_MEMORY}[5m]))`, problem: `${PROCESS_MEMORY} is a gauge: do not rate() it` },
+    { rule: "a server's own gauge never inside rate()", query: `sum(rate(${BATCH_SIZE}[5m]))`, problem: `${BATCH_SIZE} is a gauge: do not rate() it` },
     {
       rule: 'a __name__ selector only inside rate()',
       query: `sum({__name__=~"inference_.*_total"})`,

@@ -3,7 +3,7 @@
  * a handful of text rules that the queries in this repo are written to satisfy.
  *
  * - counters / histogram series (_total, _bucket, _count, _sum) only inside rate() or
- *   increase() (or absent()); a gauge (an up-down counter) never inside rate();
+ *   increase() (or absent()); a gauge (an up-down counter, a GPU or host gauge) never inside rate();
  * - quantiles: histogram_quantile(q, sum by (le, ...) (rate(x_bucket[...])));
  * - heatmaps: sum by (le) (rate(x_bucket[...])), per second; never increase() over
  *   $__rate_interval (overlapping windows count each event several times);
@@ -14,13 +14,13 @@
  *   filtered with `and` / `unless`, e.g. by a traffic floor).
  */
 
-import { PROMETHEUS_METRIC } from '../../grafana/names.js';
+import { PROMETHEUS_METRIC, TABLE_METRICS } from '../../grafana/names.js';
 
 /** Histograms whose rate(_sum) alone is a meaningful throughput (tokens per second). */
 export const THROUGHPUT_SUMS: ReadonlySet<string> = new Set([PROMETHEUS_METRIC.tokenUsage.name]);
 
-/** otel-inference's gauges (up-down counters), from the names table. */
-const GAUGES: ReadonlySet<string> = new Set(Object.values(PROMETHEUS_METRIC).filter((m) => m.type === 'gauge').map((m) => m.name));
+/** Every gauge of the names table (up-down counters, GPU and host gauges). */
+export const GAUGES: ReadonlySet<string> = new Set(TABLE_METRICS.filter((m) => m.type === 'gauge').map((m) => m.name));
 
 /** Blank out the contents of "..." strings (same length, so indices still match). */
 export function stripStrings(expr: string): string {
@@ -89,7 +89,7 @@ export function lintPromQL(expr: string): string[] {
       }
     }
     if (GAUGES.has(name) && /(rate|increase|irate)\($/.test(before)) {
-      problems.push(`${name} is a gauge (UpDownCounter): do not rate() it`);
+      problems.push(`${name} is a gauge: do not rate() it`);
     }
   }
   // {__name__=~"..._total"} style selectors must be inside rate() too

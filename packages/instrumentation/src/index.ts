@@ -25,6 +25,15 @@ export {
   type UsageExtractor,
 } from './core/shapes.js';
 export {
+  currentBackend,
+  recordFallback,
+  withBackend,
+  withFallback,
+  type FallbackBackend,
+  type FallbackOptions,
+  type RecordFallbackOptions,
+} from './gateway/index.js';
+export {
   startServerRequest,
   type ServerPhase,
   type ServerRequest,
@@ -65,9 +74,19 @@ export {
 export {
   ATTR,
   DURATION_BUCKETS,
+  GATEWAY_INSTRUMENT,
+  GATEWAY_METRIC,
+  GPU_ATTR,
+  GPU_INSTRUMENT,
+  GPU_METRIC,
+  HOST_ATTR,
+  HOST_INSTRUMENT,
+  HOST_METRIC,
+  HW_TYPE,
   INSTRUMENT,
   METER_NAME,
   METRIC,
+  OPERATION,
   OUTCOME,
   PHASE,
   SERVER_GAUGE,
@@ -77,6 +96,8 @@ export {
   SERVER_TTFT_BUCKETS,
   TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
+  type GpuInstrumentKey,
+  type HostInstrumentKey,
   type InstrumentKey,
   type InstrumentKind,
   type InstrumentSpec,
@@ -85,7 +106,10 @@ export {
   type ServerInstrumentKey,
 } from './semconv.js';
 export {
+  PROMETHEUS_GPU_METRIC,
+  PROMETHEUS_HOST_METRIC,
   PROMETHEUS_LABEL,
+  PROMETHEUS_GATEWAY_METRIC,
   PROMETHEUS_METRIC,
   PROMETHEUS_SERVER_GAUGE,
   PROMETHEUS_SERVER_METRIC,
@@ -94,6 +118,40 @@ export {
   prometheusName,
   type PrometheusMetric,
 } from './prometheus-names.js';
+export { bucketTotal, histogramQuantile, mergeBuckets, subtractBuckets, type Buckets } from './stats/quantiles.js';
+export {
+  buildStats,
+  emptyStatsSnapshot,
+  readStatsSnapshot,
+  statsToJson,
+  type BuildStatsOptions,
+  type CollectionLike,
+  type DataPointLike,
+  type MetricDataLike,
+  type ResourceMetricsLike,
+  type StatsSnapshot,
+} from './stats/snapshot.js';
+export {
+  createStatsSource,
+  DEFAULT_STATS_WINDOW_SECONDS,
+  StatsCollectionError,
+  type StatsSource,
+  type StatsSourceOptions,
+} from './stats/source.js';
+export {
+  STATS_SCHEMA_VERSION,
+  type BackendStats,
+  type ClientPeriodStats,
+  type ClientSideStats,
+  type FallbackCount,
+  type InferenceStats,
+  type ModelStats,
+  type PeriodStats,
+  type QuantileStats,
+  type RequestCounts,
+  type ServerPeriodStats,
+  type ServerSideStats,
+} from './stats/types.js';
 export { VERSION } from './version.js';
 
 import { defaultInferenceMetrics, type InferenceMetrics } from './core/metrics.js';

@@ -19,11 +19,13 @@ import {
   ATTR,
   GATEWAY_INSTRUMENT,
   GPU_INSTRUMENT,
+  HOST_INSTRUMENT,
   INSTRUMENT,
   SERVER_GAUGE,
   SERVER_INSTRUMENT,
   type GatewayInstrumentKey,
   type GpuInstrumentKey,
+  type HostInstrumentKey,
   type InstrumentKey,
   type InstrumentKind,
   type ServerGaugeKey,
@@ -191,6 +193,13 @@ export const PROMETHEUS_GATEWAY_METRIC: { readonly [K in GatewayInstrumentKey]: 
 
 /** The Prometheus names of the GPU gauges, keyed like `GPU_INSTRUMENT`. */
 export const PROMETHEUS_GPU_METRIC: { readonly [K in GpuInstrumentKey]: PrometheusMetric } = mapValues(GPU_INSTRUMENT, prometheusMetric);
+
+/**
+ * The Prometheus names of the host and process metrics of @opentelemetry/instrumentation-host-metrics,
+ * keyed like `HOST_INSTRUMENT`: e.g. `system_cpu_time_seconds_total`, and `system_memory_usage` (no
+ * unit suffix: the library gives that gauge no unit).
+ */
+export const PROMETHEUS_HOST_METRIC: { readonly [K in HostInstrumentKey]: PrometheusMetric } = mapValues(HOST_INSTRUMENT, prometheusMetric);
 
 /**
  * The Prometheus label name of every attribute otel-inference records, keyed like `ATTR`:

@@ -112,8 +112,14 @@ export const PHASE = {
   postprocess: 'postprocess',
 } as const;
 
-/** The value a model outside the configured allowlist is collapsed to. */
+/**
+ * The value a model is collapsed to when it is outside the configured allowlist, is not a clean
+ * label value, or comes after the bound of distinct models (core/labels.ts).
+ */
 export const OTHER_MODEL = 'other';
+
+/** The value a backend name is collapsed to when it is not a clean label value or comes after the bound of distinct backends. */
+export const OTHER_BACKEND = 'other';
 
 /** GenAI semconv explicit bucket boundaries for durations, in seconds. */
 export const DURATION_BUCKETS = [
@@ -427,6 +433,9 @@ export const GPU_ATTR = {
   driverVersion: 'hw.driver_version',
 } as const;
 
+/** `hw.type` of the GPU gauges. */
+export const HW_TYPE = { gpu: 'gpu' } as const;
+
 export const GPU_INSTRUMENT = {
   utilization: {
     name: GPU_METRIC.utilization,
@@ -459,3 +468,84 @@ export const GPU_INSTRUMENT = {
 } as const satisfies { readonly [K in keyof typeof GPU_METRIC]: InstrumentSpec };
 
 export type GpuInstrumentKey = keyof typeof GPU_INSTRUMENT;
+
+/**
+ * The host and process metrics of `@opentelemetry/instrumentation-host-metrics`, which
+ * `otel-inference/register` enables with OTEL_INFERENCE_HOST_METRICS (groups `system.cpu`,
+ * `system.memory`, `process.cpu`, `process.memory`; not `system.network`). That library creates
+ * and records them; this table only describes them as it creates them, for dashboards and docs
+ * (a test keeps it in step with the library). Several have no unit there, so their Prometheus
+ * names carry no unit suffix.
+ */
+export const HOST_METRIC = {
+  systemCpuTime: 'system.cpu.time',
+  systemCpuUtilization: 'system.cpu.utilization',
+  systemMemoryUsage: 'system.memory.usage',
+  systemMemoryUtilization: 'system.memory.utilization',
+  processCpuTime: 'process.cpu.time',
+  processCpuUtilization: 'process.cpu.utilization',
+  processMemoryUsage: 'process.memory.usage',
+} as const;
+
+export const HOST_ATTR = {
+  /** `user`, `system`, `idle`, `interrupt`, `nice` (`process.cpu.*`: `user`, `system`). */
+  cpuMode: 'cpu.mode',
+  /** `system.cpu.*` only: one series per logical CPU, `"0"`, `"1"`, … */
+  cpuLogicalNumber: 'cpu.logical_number',
+  /** `used` or `free`. */
+  systemMemoryState: 'system.memory.state',
+} as const;
+
+export const HOST_INSTRUMENT = {
+  systemCpuTime: {
+    name: HOST_METRIC.systemCpuTime,
+    kind: 'counter',
+    unit: 's',
+    description: 'Cpu time in seconds',
+    valueType: 'double',
+  },
+  systemCpuUtilization: {
+    name: HOST_METRIC.systemCpuUtilization,
+    kind: 'gauge',
+    unit: '',
+    description: 'Cpu usage time 0-1',
+    valueType: 'double',
+  },
+  systemMemoryUsage: {
+    name: HOST_METRIC.systemMemoryUsage,
+    kind: 'gauge',
+    unit: '',
+    description: 'Memory usage in bytes',
+    valueType: 'double',
+  },
+  systemMemoryUtilization: {
+    name: HOST_METRIC.systemMemoryUtilization,
+    kind: 'gauge',
+    unit: '',
+    description: 'Memory usage 0-1',
+    valueType: 'double',
+  },
+  processCpuTime: {
+    name: HOST_METRIC.processCpuTime,
+    kind: 'counter',
+    unit: 's',
+    description: 'Process Cpu time in seconds',
+    valueType: 'double',
+  },
+  processCpuUtilization: {
+    name: HOST_METRIC.processCpuUtilization,
+    kind: 'gauge',
+    unit: '',
+    description: 'Process Cpu usage time 0-1',
+    valueType: 'double',
+  },
+  processMemoryUsage: {
+    name: HOST_METRIC.processMemoryUsage,
+    kind: 'gauge',
+    unit: '',
+    description: 'Process Memory usage in bytes',
+    valueType: 'double',
+  },
+} as const satisfies { readonly [K in keyof typeof HOST_METRIC]: InstrumentSpec };
+
+export type HostInstrumentKey = keyof typeof HOST_INSTRUMENT;

@@ -23,6 +23,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createInferenceAggregator, type InferenceAggregatorOptions } from '../../../packages/instrumentation/src/core/aggregator.js';
 import { createInferenceMetrics, type InferenceRequest } from '../../../packages/instrumentation/src/core/metrics.js';
+import { withBackend } from '../../../packages/instrumentation/src/gateway/backend.js';
 import type { InferenceTracker } from '../../../packages/instrumentation/src/core/recorder.js';
 import { sinkFor } from '../../../packages/instrumentation/src/core/instruments.js';
 import type { EndedRequest, RecordingSink } from '../../../packages/instrumentation/src/core/sink.js';
@@ -146,7 +147,7 @@ async function replay(p: Pair, steps: readonly Step[]): Promise<ResourceMetrics[
 }
 
 /** The base attributes InferenceMetrics builds (metrics.ts attributesOf), in its key order. */
-function base(fields: { operation?: unknown; provider?: string; stream?: boolean; model?: string; address?: unknown; port?: unknown }): Attributes {
+function base(fields: { operation?: unknown; provider?: string; stream?: boolean; model?: string; address?: unknown; port?: unknown; backend?: unknown }): Attributes {
   const attributes: Attributes = {
     [ATTR.operationName]: (fields.operation ?? 'chat') as string,
     [ATTR.providerName]: fields.provider ?? 'openai',
@@ -155,6 +156,7 @@ function base(fields: { operation?: unknown; provider?: string; stream?: boolean
   if (fields.model !== undefined) attributes[ATTR.requestModel] = fields.model;
   if (fields.address !== undefined) attributes[ATTR.serverAddress] = fields.address as string;
   if (fields.port !== undefined) attributes[ATTR.serverPort] = fields.port as number;
+  if (fields.backend !== undefined) attributes[ATTR.backend] = fields.backend as string;
   return attributes;
 }
 
@@ -217,6 +219,7 @@ function randomSteps(seed: number, readers: number, length: number, models = ['m
           stream,
           ...(r.chance(0.9) ? { model: r.pick(models) } : {}),
           ...(r.chance(0.8) ? { address: r.pick(['127.0.0.1', 'api.openai.com']), port: r.pick([8000, 443]) } : {}),
+          ...(r.chance(0.5) ? { backend: r.pick(['primary', 'secondary', 'other']) } : {}),
         }),
       });
       open.push(id++);
@@ -540,9 +543,13 @@ describe('through InferenceMetrics: the recorder feeds both sinks alike', () => 
             provider: r.pick(['openai', 'vllm']),
             model: r.pick(['m-a', 'm-b1', 'm-c']),
             ...(r.chance(0.5) ? { serverUrl: r.pick(['http://127.0.0.1:8000/v1', 'https://api.openai.com/v1']) } : {}),
+            ...(r.chance(0.2) ? { backend: r.pick(['explicit-a', 'explicit-b']) } : {}),
           };
           const stream = r.chance(0.7);
-          const pairOfTrackers = metrics.map((m) => m.startRequest(request, { stream }));
+          // The backend also comes from the context, as a gateway's withBackend/withFallback gives it.
+          const start = () => metrics.map((m) => m.startRequest(request, { stream }));
+          const contextBackend = r.pick([undefined, 'ctx-a', 'ctx-b']);
+          const pairOfTrackers = contextBackend === undefined ? start() : withBackend(contextBackend, start);
           const chunks = r.pick(lengths);
           (pairOfTrackers as InferenceTracker[] & { chunks?: number }).chunks = chunks;
           open.push(pairOfTrackers);
@@ -591,6 +598,9 @@ describe('through InferenceMetrics: the recorder feeds both sinks alike', () => 
     const [cumulative] = [await collectBoth(p, 0), await collectBoth(p, 1)];
     const tpoc = cumulative.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === METRIC.timePerOutputChunk)!;
     expect((tpoc.dataPoints as Array<{ value: { count: number } }>).reduce((n, d) => n + d.value.count, 0)).toBeGreaterThan(1000);
+    const requests = cumulative.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === METRIC.requests)!;
+    const backends = new Set(requests.dataPoints.map((d) => d.attributes[ATTR.backend]));
+    expect(backends).toEqual(new Set([undefined, 'ctx-a', 'ctx-b', 'explicit-a', 'explicit-b']));
   });
 });
 

@@ -24,6 +24,10 @@ describe('outcomeOfError', () => {
     const aborted = AbortSignal.abort();
     expect(isAbortError(new DOMException('a', 'AbortError'))).toBe(true);
     expect(outcomeOfError(Object.assign(new Error('x'), { name: 'APIUserAbortError' }))).toBe('cancelled');
+    // openai's own class keeps name = 'Error'.
+    class APIUserAbortError extends Error {}
+    expect(isAbortError(new APIUserAbortError('Request was aborted.'))).toBe(true);
+    expect(outcomeOfError(new APIUserAbortError('Request was aborted.'))).toBe('cancelled');
     expect(outcomeOfError(new Error('x'), aborted)).toBe('cancelled');
     expect(outcomeOfError(new Error('x'))).toBe('error');
   });

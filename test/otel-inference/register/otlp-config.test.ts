@@ -262,6 +262,8 @@ describe.concurrent('bad values: one warning, the default applies', () => {
     { name: 'OTEL_INFERENCE_HTTP_METRICS', value: 'yes' },
     { name: 'OTEL_INFERENCE_STREAM_USAGE', value: 'sometimes' },
     { name: 'OTEL_INFERENCE_IN_PROCESS_READER', value: 'on' },
+    { name: 'OTEL_INFERENCE_STATS_WINDOW', value: '0' },
+    { name: 'OTEL_INFERENCE_STATS_WINDOW', value: 'a minute' },
     { name: 'OTEL_INFERENCE_MODEL_ALLOWLIST', value: 'gpt-4o,/[/' },
   ])('$name=$value', async ({ name, value, check }) =>
     withReceiver(async (r) => {

@@ -3,7 +3,7 @@
  * SDK's readers through a MetricProducer per reader, instead of making 7 + (output chunks)
  * `record` calls that each hash the attribute set again.
  *
- * - A request's series are resolved once: its base attributes by six map lookups of their values
+ * - A request's series are resolved once: its base attributes by seven map lookups of their values
  *   in `begin()` (no key is built or hashed per request), its end attributes (response model,
  *   error.type) by a two-level lookup in `end()`; outcome and token type are fixed slots. Each
  *   series caches, per reader, the accumulation of that reader's current collection interval.
@@ -291,9 +291,10 @@ const BASE_KEYS = [
   ATTR.requestModel,
   ATTR.serverAddress,
   ATTR.serverPort,
+  ATTR.backend,
 ] as const;
 
-const [K_OPERATION, K_PROVIDER, K_STREAM, K_REQUEST_MODEL, K_ADDRESS, K_PORT] = BASE_KEYS;
+const [K_OPERATION, K_PROVIDER, K_STREAM, K_REQUEST_MODEL, K_ADDRESS, K_PORT, K_BACKEND] = BASE_KEYS;
 
 function baseKeyOf(base: Attributes): string {
   return (
@@ -302,7 +303,8 @@ function baseKeyOf(base: Attributes): string {
     part(base[K_STREAM]) +
     part(base[K_REQUEST_MODEL]) +
     part(base[K_ADDRESS]) +
-    part(base[K_PORT])
+    part(base[K_PORT]) +
+    part(base[K_BACKEND])
   );
 }
 
@@ -466,7 +468,7 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
   private readonly metrics: readonly Metric[];
   private readonly slots: ReaderSlot[] = [];
   private readonly scope = { name: METER_NAME, version: VERSION, schemaUrl: undefined };
-  /** Base entries by operation, provider, stream, request model, server address, then port. */
+  /** Base entries by operation, provider, stream, request model, server address, port, then backend. */
   private bases: Trie = new Map();
   private cachedBases = 0;
   private cachedEnds = 0;
@@ -517,14 +519,17 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
   }
 
   begin(base: Attributes): BaseEntry {
-    // Six lookups of values the caller keeps (the model, the host): their hashes are cached in
-    // the strings, where a key built per request would be hashed again each time.
+    // Seven lookups of values the caller keeps (the model, the host, the backend): their hashes
+    // are cached in the strings, where a key built per request would be hashed again each time.
     const level = child(
-      child(child(child(child(this.bases, lookupKey(base[K_OPERATION])), lookupKey(base[K_PROVIDER])), lookupKey(base[K_STREAM])), lookupKey(base[K_REQUEST_MODEL])),
-      lookupKey(base[K_ADDRESS]),
+      child(
+        child(child(child(child(this.bases, lookupKey(base[K_OPERATION])), lookupKey(base[K_PROVIDER])), lookupKey(base[K_STREAM])), lookupKey(base[K_REQUEST_MODEL])),
+        lookupKey(base[K_ADDRESS]),
+      ),
+      lookupKey(base[K_PORT]),
     );
-    const port = lookupKey(base[K_PORT]);
-    let entry = level.get(port) as BaseEntry | undefined;
+    const backend = lookupKey(base[K_BACKEND]);
+    let entry = level.get(backend) as BaseEntry | undefined;
     if (entry === undefined) {
       if (this.cachedBases >= MAX_CACHED_BASES || this.cachedEnds >= MAX_CACHED_ENDS) {
         // The cache only saves lookups: the readers' state is keyed by the series' keys.
@@ -534,7 +539,7 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
         return this.begin(base);
       }
       entry = new BaseEntry(baseKeyOf(base), base);
-      level.set(port, entry);
+      level.set(backend, entry);
       this.cachedBases++;
     }
     this.addSum(entry.active, 1);

@@ -22,10 +22,13 @@ function errorName(error: unknown): string | undefined {
   return typeof ctor === 'string' && ctor !== '' ? ctor : typeof name === 'string' ? name : undefined;
 }
 
-/** True for errors that mean the caller gave up (abort signal), not that the call failed. */
+/**
+ * True for errors that mean the caller gave up (abort signal), not that the call failed. By name
+ * or, when the name is plain `Error`, by class: openai's `APIUserAbortError` keeps `name` = `Error`.
+ */
 export function isAbortError(error: unknown): boolean {
-  const name = field(error, 'name');
-  return (typeof name === 'string' && ABORT_NAMES.has(name)) || field(error, 'code') === 'ABORT_ERR';
+  const name = errorName(error);
+  return (name !== undefined && ABORT_NAMES.has(name)) || field(error, 'code') === 'ABORT_ERR';
 }
 
 /**

@@ -3,6 +3,8 @@ import { isThenable } from './guards.js';
 import { sinkFor } from './instruments.js';
 import { reportInternalError } from './internal-errors.js';
 import { RequestRecorder, type InferenceTracker, type ModelFilter } from './recorder.js';
+import { LabelBound, MAX_MODELS } from './labels.js';
+import { backendLabel, currentBackend } from '../gateway/backend.js';
 import { ATTR, OPERATION, OTHER_MODEL, PROVIDER } from '../semconv.js';
 import {
   extractResponseModel as defaultResponseModel,
@@ -29,6 +31,11 @@ export interface InferenceRequest {
   serverAddress?: string;
   /** `server.port`, when not given through `serverUrl`. */
   serverPort?: number;
+  /**
+   * `inference.backend`: the low-cardinality name of the backend a gateway routed this request
+   * to. Default: the name of the enclosing `withBackend`, if any. Bounded like the model.
+   */
+  backend?: string;
 }
 
 export interface InferenceMetricsOptions {
@@ -36,8 +43,10 @@ export interface InferenceMetricsOptions {
   meterProvider?: MeterProvider;
   /**
    * Models that may appear as `gen_ai.request.model` / `gen_ai.response.model`; any other
-   * is recorded as `other`, to bound cardinality. Default: every model as given.
-   * The register entry reads it from `OTEL_INFERENCE_MODEL_ALLOWLIST`.
+   * is recorded as `other`, to bound cardinality. Default: the first 100 distinct models this
+   * instance sees, each as given (clean values only: at most 128 characters, no control
+   * characters); later new ones as `other`. The register entry reads it from
+   * `OTEL_INFERENCE_MODEL_ALLOWLIST`.
    */
   modelAllowlist?: readonly (string | RegExp)[];
 }
@@ -73,13 +82,20 @@ const NOOP_TRACKER: InferenceTracker = {
 
 /**
  * The model filter of a {@link InferenceMetricsOptions.modelAllowlist}: a model in the list (or
- * matching one of its patterns) as it is, any other as `other`. No list: every model as given.
+ * matching one of its patterns) as it is, any other as `other`; the allowlist is then the only
+ * bound. No list: the first {@link MAX_MODELS} distinct models as given, later new ones as
+ * `other`. Either way only clean label values (core/labels.ts).
  */
 export function modelFilterFor(allowlist: readonly (string | RegExp)[] | undefined): ModelFilter {
-  if (allowlist === undefined) return (model) => model;
-  const exact = new Set(allowlist.filter((entry): entry is string => typeof entry === 'string'));
-  const patterns = allowlist.filter((entry): entry is RegExp => entry instanceof RegExp);
-  return (model) => (exact.has(model) || patterns.some((p) => p.test(model)) ? model : OTHER_MODEL);
+  let bound: LabelBound;
+  if (allowlist === undefined) {
+    bound = new LabelBound(ATTR.requestModel, MAX_MODELS, OTHER_MODEL);
+  } else {
+    const exact = new Set(allowlist.filter((entry): entry is string => typeof entry === 'string'));
+    const patterns = allowlist.filter((entry): entry is RegExp => entry instanceof RegExp);
+    bound = new LabelBound(ATTR.requestModel, Infinity, OTHER_MODEL, (model) => exact.has(model) || patterns.some((p) => p.test(model)));
+  }
+  return (model) => bound.bound(model);
 }
 
 function serverOf(request: InferenceRequest): ServerAttributes {
@@ -208,6 +224,10 @@ export class InferenceMetrics {
     const server = serverOf(request);
     if (server.address !== undefined) attributes[ATTR.serverAddress] = server.address;
     if (server.port !== undefined) attributes[ATTR.serverPort] = server.port;
+    // Last, as the aggregator keys its base entries (aggregator.ts BASE_KEYS). The explicit name
+    // is bounded here; a context's name was bounded once, by withBackend.
+    const backend = request.backend !== undefined ? backendLabel(request.backend) : currentBackend();
+    if (backend !== undefined) attributes[ATTR.backend] = backend;
     return attributes;
   }
 

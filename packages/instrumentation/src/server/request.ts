@@ -51,7 +51,8 @@ export interface ServerRequestOptions {
   meterProvider?: MeterProvider;
   /**
    * Models that may appear as `gen_ai.request.model` / `gen_ai.response.model`; any other is
-   * recorded as `other`. Default: every model as given. Same semantics as
+   * recorded as `other`. Default: the first 100 distinct models as given, later new ones as
+   * `other` (core/labels.ts). Same semantics as
    * `InferenceMetricsOptions.modelAllowlist`; the preload reads it from `OTEL_INFERENCE_MODEL_ALLOWLIST`.
    */
   modelAllowlist?: readonly (string | RegExp)[];

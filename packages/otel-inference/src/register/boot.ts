@@ -6,13 +6,15 @@ import { isMainThread } from 'node:worker_threads';
 import { diag, metrics } from '@opentelemetry/api';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { cancelOpenRequests, enabledByEnv } from '@otel-inference/instrumentation';
+import { cancelOpenRequests, enabledByEnv, type StatsSource } from '@otel-inference/instrumentation';
 import { checkRetiredVariables, checkResourceAttributes, readConfig, readLogLevel, sdkDisabled, workerThreadsEnabled, type RegisterConfig } from './config.js';
 import { installDiagLogger, RegisterDiagLogger, secretsFromEnv } from './diag.js';
 import { registerEsmLoaderHook, type EsmHookKind } from './esm-hook.js';
 import { REGISTER_INSTRUMENTATIONS, type Endpoint } from './instrumentations.js';
 import { startSdk } from './sdk.js';
 import { bounded, installShutdownHooks } from './shutdown.js';
+import { STATE_KEY } from './state-key.js';
+import { startSystemMetrics } from './system.js';
 
 export interface RegisterState {
   /** Why nothing was started, when nothing was. */
@@ -25,6 +27,11 @@ export interface RegisterState {
   readonly metricReader?: MetricReader;
   /** The embedded Prometheus endpoint, with OTEL_METRICS_EXPORTER=prometheus. */
   readonly prometheus?: { readonly boundPort: number | undefined };
+  /**
+   * The /v1/stats source (docs/stats.md): over the Prometheus exporter, else the in-process
+   * reader; absent with neither. statsHandler() reads it through the global key.
+   */
+  readonly stats?: StatsSource;
   /** The names of the instrumentations enabled. */
   readonly instrumentations: readonly string[];
   /** How ESM imports are hooked: in-thread (`sync`), on a loader thread (`async`), or not. */
@@ -35,7 +42,7 @@ export interface RegisterState {
   readonly forceFlush: () => Promise<void>;
 }
 
-export const STATE_KEY = Symbol.for('otel-inference.register');
+export { STATE_KEY };
 
 const noop = async (): Promise<void> => {};
 
@@ -105,17 +112,26 @@ export function boot(): RegisterState {
     return setState({ instrumentations, esmHook: esmHook.kind, ready: esmHook.ready(), shutdown: noop, forceFlush: noop });
   }
 
-  const { meterProvider, inProcessReader, prometheus } = startSdk(config, logger, (port) => {
+  const { meterProvider, inProcessReader, prometheus, stats } = startSdk(config, logger, (port) => {
     // Port 0: the HTTP metrics leave out the scrapes of the port actually chosen.
     for (const endpoint of own) if (endpoint.port === 0) endpoint.port = port;
   });
   metrics.setGlobalMeterProvider(meterProvider);
   const instrumentations = enable(meterProvider);
-  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => cancelOpenRequests());
+  // Only for a provider of our own (an app's SDK decides what it collects), only when something
+  // reads them (no nvidia-smi every interval for OTEL_METRICS_EXPORTER=none), and only on the main
+  // thread: they are the process's and the host's, which a worker would report a second time.
+  const system =
+    isMainThread && (config.exporters.length > 0 || config.inProcessReader) ? startSystemMetrics(config, meterProvider) : undefined;
+  const shutdown = installShutdownHooks(meterProvider, config.exportTimeoutMillis, () => {
+    system?.stop();
+    cancelOpenRequests();
+  });
   return setState({
     meterProvider,
     ...(inProcessReader ? { metricReader: inProcessReader } : {}),
     ...(prometheus ? { prometheus } : {}),
+    ...(stats ? { stats } : {}),
     instrumentations,
     esmHook: esmHook.kind,
     ready: esmHook.ready(),

@@ -39,6 +39,12 @@ export interface RegisterConfig {
   /** The served routes tracked: undefined for the default ones, empty for none (the server side off). */
   serverRoutes: ServerRoute[] | undefined;
   inProcessReader: boolean;
+  /** OTEL_INFERENCE_STATS_WINDOW: the recent window of /v1/stats, seconds. */
+  statsWindowSeconds: number;
+  /** OTEL_INFERENCE_HOST_METRICS; undefined: the default (on once the process serves an inference route). */
+  hostMetrics: boolean | undefined;
+  /** OTEL_INFERENCE_GPU_METRICS; undefined: the default (on where nvidia-smi answers, silently off elsewhere). */
+  gpuMetrics: boolean | undefined;
 }
 
 export const DEFAULTS = {
@@ -49,6 +55,7 @@ export const DEFAULTS = {
   prometheusHost: 'localhost',
   prometheusPort: 9464,
   streamUsage: 'auto' as StreamUsage,
+  statsWindowSeconds: 60,
 } as const;
 
 const LOG_LEVELS: Record<string, DiagLogLevel> = {
@@ -96,11 +103,29 @@ function readBoolean(name: string, fallback: boolean): boolean {
   return fallback;
 }
 
+/** A switch whose default is decided elsewhere: true, false, or undefined (unset, or bad: one warning). */
+function readSwitch(name: string, defaultDescription: string): boolean | undefined {
+  const raw = getStringFromEnv(name)?.trim().toLowerCase();
+  if (raw === undefined || raw === 'true' || raw === 'false') return raw === undefined ? undefined : raw === 'true';
+  warnBad(name, raw, "'true' or 'false'", `the default: ${defaultDescription}`);
+  return undefined;
+}
+
 function readPositiveMillis(name: string, fallback: number): number {
   const value = getNumberFromEnv(name); // warns itself when not a number
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     warnBad(name, String(process.env[name]), 'a positive number of milliseconds', `the default: ${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+function readPositiveSeconds(name: string, fallback: number): number {
+  const value = getNumberFromEnv(name); // warns itself when not a number
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    warnBad(name, String(process.env[name]), 'a positive number of seconds', `the default: ${fallback}`);
     return fallback;
   }
   return value;
@@ -294,6 +319,9 @@ export function readConfig(): RegisterConfig {
     modelAllowlist: readModelAllowlist(),
     serverRoutes: readServerRoutes(),
     inProcessReader: readBoolean('OTEL_INFERENCE_IN_PROCESS_READER', false),
+    statsWindowSeconds: readPositiveSeconds('OTEL_INFERENCE_STATS_WINDOW', DEFAULTS.statsWindowSeconds),
+    hostMetrics: readSwitch('OTEL_INFERENCE_HOST_METRICS', 'on once the process serves an inference route'),
+    gpuMetrics: readSwitch('OTEL_INFERENCE_GPU_METRICS', 'on where nvidia-smi answers'),
   };
 }
 

@@ -24,7 +24,7 @@ import {
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { diag } from '@opentelemetry/api';
-import { createInferenceAggregator, type InferenceMetricProducer } from '@otel-inference/instrumentation';
+import { createInferenceAggregator, createStatsSource, type InferenceMetricProducer, type StatsSource } from '@otel-inference/instrumentation';
 import type { RegisterConfig } from './config.js';
 import type { RegisterDiagLogger } from './diag.js';
 import { GuardedExporter, unrefAgent } from './export-guard.js';
@@ -121,6 +121,7 @@ export interface StartedSdk {
   meterProvider: MeterProvider;
   inProcessReader: InProcessMetricReader | undefined;
   prometheus: CollectorNamingPrometheusExporter | undefined;
+  stats: StatsSource | undefined;
 }
 
 export function startSdk(
@@ -200,5 +201,21 @@ export function startSdk(
   const meterProvider = new MeterProvider({ resource, readers });
   // Unless it cannot be exact for these readers (it warns then): the API instruments, as on an app's own provider.
   aggregator.bind(meterProvider);
-  return { meterProvider, inProcessReader, prometheus };
+
+  // /v1/stats reads a cumulative pull reader that is there anyway: the Prometheus exporter, else
+  // the in-process reader. Another reader only for stats would cost every request (each reader
+  // keeps its own accumulation), so with OTLP alone there is none unless asked for.
+  const statsReader: MetricReader | undefined = prometheus ?? inProcessReader;
+  const resourceSettled = settled(resource);
+  const stats = statsReader
+    ? createStatsSource({
+        // A collection before the resource has settled makes the SDK log an error.
+        collect: () => resourceSettled.then(() => statsReader.collect()),
+        windowSeconds: config.statsWindowSeconds,
+        // Nothing is recorded before register starts: the window starts from an empty reader.
+        startedEmpty: true,
+      })
+    : undefined;
+  if (stats) prometheus?.serveStats(stats);
+  return { meterProvider, inProcessReader, prometheus, stats };
 }

@@ -73,6 +73,22 @@ describe('the app records a request itself', () => {
     expect(await providers()).toEqual({ llama_cpp: 11 });
   });
 
+  it("reading the body in req.on('data'/'end') callbacks (outside the listener's async context): once, by the app", async () => {
+    const url = await serve((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk));
+      req.on('end', () => {
+        const served = startServerRequest({ provider: 'llama_cpp', requestModel: JSON.parse(body).model, meterProvider: t.provider });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        served.end({ usage: { inputTokens: 1, outputTokens: 1 } });
+        res.end(JSON.stringify({ model: 'x', choices: [] }));
+      });
+    });
+    await post(`${url}/v1/chat/completions`);
+    for (let i = 0; i < 3; i++) await Promise.all(Array.from({ length: 4 }, (_, k) => post(`${url}/v1/chat/completions`, `m${k}`)));
+    expect(await providers()).toEqual({ llama_cpp: 13 });
+  });
+
   it('several in flight before the link is on: each zero-code record steps aside', async () => {
     const url = await serve((req, res) => explicit(req, res));
     await Promise.all(Array.from({ length: 5 }, () => post(`${url}/v1/chat/completions`)));

@@ -36,10 +36,18 @@ interface Shared {
 const KEY = Symbol.for('otel-inference.server.zero-code-link');
 const shared: Shared = ((globalThis as { [KEY]?: Shared })[KEY] ??= { storage: undefined, unlinked: new Set(), dispatching: undefined });
 
-/** Runs the `request` listeners of `request`'s HTTP request, linked to it. */
-export function dispatchLinked<T>(request: ZeroCodeRequest, listeners: () => T): T {
+/**
+ * Runs the `request` listeners of `request`'s HTTP request, linked to it. With the storage on,
+ * the events of the incoming message (`data`, `end`, ...) run linked too: Node emits them from the
+ * socket's parser, outside the listener's async context, and a handler that reads its body in
+ * `req.on('end', ...)` calls startServerRequest() there.
+ */
+export function dispatchLinked<T>(request: ZeroCodeRequest, incoming: object, listeners: () => T): T {
   const storage = shared.storage;
-  if (storage !== undefined) return storage.run(request, listeners);
+  if (storage !== undefined) {
+    linkEvents(incoming as { emit?: unknown }, storage, request);
+    return storage.run(request, listeners);
+  }
   shared.unlinked.add(request);
   const previous = shared.dispatching;
   shared.dispatching = request;
@@ -48,6 +56,15 @@ export function dispatchLinked<T>(request: ZeroCodeRequest, listeners: () => T):
   } finally {
     shared.dispatching = previous;
   }
+}
+
+/** The incoming message's own `emit` (an instance property: only tracked requests pay), linked to `request`. */
+function linkEvents(incoming: { emit?: unknown }, storage: AsyncLocalStorage<ZeroCodeRequest>, request: ZeroCodeRequest): void {
+  const emit = incoming.emit;
+  if (typeof emit !== 'function') return;
+  incoming.emit = function linkedEmit(this: unknown, ...args: unknown[]): unknown {
+    return storage.run(request, () => (emit as (...a: unknown[]) => unknown).apply(this, args));
+  };
 }
 
 /** `request` has ended (or stepped aside): the link forgets it. */

@@ -57,7 +57,7 @@ function emitWrapper(hooks: () => ServerHooks | undefined) {
       if (tracker === undefined) return original.apply(this, arguments as unknown as unknown[]);
       const args = arguments;
       try {
-        return dispatchLinked(tracker, () => original.apply(this, args as unknown as unknown[]));
+        return dispatchLinked(tracker, req as object, () => original.apply(this, args as unknown as unknown[]));
       } catch (error) {
         tracker.threw(error);
         throw error;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketTotal, histogramQuantile, mergeBuckets, subtractBuckets } from '../../demo/quantiles.mjs';
-import { DURATION_BUCKETS } from '../../packages/instrumentation/src/semconv.js';
+import { bucketTotal, histogramQuantile, mergeBuckets, quantileOf, quantilesOf, subtractBuckets } from '../../../packages/instrumentation/src/stats/quantiles.js';
+import { DURATION_BUCKETS } from '../../../packages/instrumentation/src/semconv.js';
 
 const B = [0.1, 0.2, 0.4];
 // 10 in (0, 0.1], 20 in (0.1, 0.2], 10 in (0.2, 0.4], none above: cumulative 10, 30, 40, 40.
@@ -45,6 +45,38 @@ describe('histogramQuantile (Prometheus histogram_quantile semantics)', () => {
     expect(histogramQuantile(1.1, B, C)).toBe(Infinity);
     expect(histogramQuantile(NaN, B, C)).toBeNaN();
     expect(() => histogramQuantile(0.5, B, [1, 2, 3])).toThrow(/counts/);
+    // no finite boundary: Prometheus needs one bucket besides +Inf
+    expect(histogramQuantile(0.5, [], [5])).toBeNaN();
+    // negative and NaN counts count as none
+    expect(histogramQuantile(0.5, B, [-3, 20, NaN, 0])).toBeCloseTo(0.15, 12);
+  });
+
+  it('quantilesOf (one pass for ascending qs) gives what quantileOf gives, on random histograms', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const qs = [0, 0.1, 0.5, 0.5, 0.95, 0.99, 1];
+    const out: number[] = [];
+    for (let round = 0; round < 500; round++) {
+      const boundaries = round % 5 === 0 ? [-1, 0, 2] : [...DURATION_BUCKETS];
+      const counts = Array.from({ length: boundaries.length + 1 }, () => (random() < 0.4 ? 0 : Math.floor(random() * 20)));
+      const total = counts.reduce((a, b) => a + b, 0);
+      quantilesOf(qs, boundaries, counts, total, out);
+      qs.forEach((q, k) => {
+        const expected = quantileOf(q, boundaries, counts, total);
+        if (Number.isNaN(expected)) expect(out[k]).toBeNaN();
+        else expect(out[k]).toBe(expected);
+      });
+    }
+  });
+
+  it('quantileOf (no allocation) agrees with histogramQuantile', () => {
+    const counts = [3, 0, 7, 1];
+    for (const q of [0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1]) {
+      const expected = histogramQuantile(q, B, counts);
+      const actual = quantileOf(q, B, counts, 11);
+      if (Number.isNaN(expected)) expect(actual).toBeNaN();
+      else expect(actual).toBe(expected);
+    }
   });
 
   it('merges and subtracts snapshots', () => {
