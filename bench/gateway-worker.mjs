@@ -3,16 +3,57 @@
 //
 //   node bench/gateway-worker.mjs <mode> <backend base URL>
 //
-// Modes: `bare` (uninstrumented), `otel-inference` (started by the driver with
-// `--import otel-inference/register`: client and server side recorded with zero code), and
-// `prom-client` (the same counts and histograms recorded by hand with prom-client, what such a
-// gateway would use instead). It prints its port; GET /cpu answers the process's CPU time so the
-// driver can charge each round to the gateway alone.
+// One process serves every mode, switched between rounds by POST /mode?m=<mode>, so that each
+// mode runs on the same JIT state, heap and sockets (separate processes differ by more than the
+// cost measured): `bare` (uninstrumented), `otel-inference` (what otel-inference/register sets up
+// for a gateway: the aggregator bound to a MeterProvider for the client side, the openai
+// instrumentation and the zero-code server instrumentation, enabled; disabled in the other modes)
+// and `prom-client` (the same counts and histograms on both sides, recorded by hand with
+// prom-client: what such a gateway would use instead). It prints its port; GET /cpu answers the
+// process's CPU time so the driver can charge each round to the gateway alone.
 import { createServer } from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import OpenAI from 'openai';
+import { createInferenceAggregator, InferenceServerInstrumentation, instrumentOpenAI } from '../packages/instrumentation/dist/index.js';
 
-const [mode, backendURL] = process.argv.slice(2);
+const [backendURL] = process.argv.slice(2);
 const client = new OpenAI({ apiKey: 'bench', baseURL: backendURL, maxRetries: 0 });
+
+class Reader extends MetricReader {
+  async onShutdown() {}
+  async onForceFlush() {}
+}
+
+/** The MeterProvider register builds: the aggregator (client side) handed to the reader by a MetricProducer. */
+function registerLikeProvider() {
+  const aggregator = createInferenceAggregator();
+  const producer = aggregator.createProducer();
+  const reader = new Reader({ metricProducers: [producer] });
+  producer.setReader(reader);
+  const provider = new MeterProvider({ readers: [reader] });
+  if (!aggregator.bind(provider)) throw new Error('the aggregator did not bind');
+  return { provider, reader };
+}
+const { provider, reader } = registerLikeProvider();
+metrics.setGlobalMeterProvider(provider);
+const serverSide = new InferenceServerInstrumentation({ enabled: false });
+serverSide.setMeterProvider(provider);
+let undoOpenAI;
+
+let mode = 'bare';
+function setMode(next) {
+  if (next === mode) return;
+  if (mode === 'otel-inference') {
+    serverSide.disable();
+    undoOpenAI();
+  }
+  if (next === 'otel-inference') {
+    serverSide.enable();
+    undoOpenAI = instrumentOpenAI(OpenAI, { streamUsage: 'always' });
+  }
+  mode = next;
+}
 
 /** prom-client by hand: the series otel-inference records, on both sides of the gateway. */
 async function promClientRecorder() {
@@ -59,7 +100,7 @@ async function promClientRecorder() {
   };
 }
 
-const track = mode === 'prom-client' ? await promClientRecorder() : undefined;
+const promClient = await promClientRecorder();
 
 async function readBody(req) {
   const parts = [];
@@ -69,6 +110,7 @@ async function readBody(req) {
 
 async function proxy(req, res) {
   const body = await readBody(req);
+  const track = mode === 'prom-client' ? promClient : undefined;
   const served = track?.('server', body.model);
   const upstream = track?.('client', body.model);
   let usage;
@@ -96,6 +138,19 @@ async function proxy(req, res) {
 }
 
 const server = createServer((req, res) => {
+  if (req.method === 'POST' && req.url?.startsWith('/mode?m=')) {
+    setMode(decodeURIComponent(req.url.slice('/mode?m='.length)));
+    res.end(mode);
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/collect') {
+    // The SDK's collection: what an export or a scrape costs the gateway (and a check that it records).
+    reader.collect().then(({ resourceMetrics, errors }) => {
+      const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+      res.end(JSON.stringify({ names, errors: errors.length }));
+    });
+    return;
+  }
   if (req.method === 'GET' && req.url === '/cpu') {
     const { user, system } = process.cpuUsage();
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -107,3 +162,4 @@ const server = createServer((req, res) => {
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGINT', () => process.exit(0));
