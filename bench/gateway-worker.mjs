@@ -13,28 +13,13 @@
 // process's CPU time so the driver can charge each round to the gateway alone.
 import { createServer } from 'node:http';
 import { metrics } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import OpenAI from 'openai';
-import { createInferenceAggregator, InferenceServerInstrumentation, instrumentOpenAI } from '../packages/instrumentation/dist/index.js';
+import { InferenceServerInstrumentation, instrumentOpenAI } from '../packages/instrumentation/dist/index.js';
+import { registerLikeProvider } from './lib.mjs';
 
 const [backendURL] = process.argv.slice(2);
 const client = new OpenAI({ apiKey: 'bench', baseURL: backendURL, maxRetries: 0 });
 
-class Reader extends MetricReader {
-  async onShutdown() {}
-  async onForceFlush() {}
-}
-
-/** The MeterProvider register builds: the aggregator (client side) handed to the reader by a MetricProducer. */
-function registerLikeProvider() {
-  const aggregator = createInferenceAggregator();
-  const producer = aggregator.createProducer();
-  const reader = new Reader({ metricProducers: [producer] });
-  producer.setReader(reader);
-  const provider = new MeterProvider({ readers: [reader] });
-  if (!aggregator.bind(provider)) throw new Error('the aggregator did not bind');
-  return { provider, reader };
-}
 const { provider, reader } = registerLikeProvider();
 metrics.setGlobalMeterProvider(provider);
 const serverSide = new InferenceServerInstrumentation({ enabled: false });

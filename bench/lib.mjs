@@ -1,5 +1,27 @@
 // Shared helpers for the benchmarks: timing loops, medians, formatting.
 import { performance } from 'node:perf_hooks';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { createInferenceAggregator } from '../packages/instrumentation/dist/index.js';
+
+/** A pull reader: the benchmark decides when to collect. */
+export class PullReader extends MetricReader {
+  async onShutdown() {}
+  async onForceFlush() {}
+}
+
+/**
+ * A MeterProvider wired as otel-inference/register wires its own: the library's aggregator, handed
+ * to a pull reader by a MetricProducer.
+ */
+export function registerLikeProvider() {
+  const aggregator = createInferenceAggregator();
+  const producer = aggregator.createProducer();
+  const reader = new PullReader({ metricProducers: [producer] });
+  producer.setReader(reader);
+  const provider = new MeterProvider({ readers: [reader] });
+  if (!aggregator.bind(provider)) throw new Error('the aggregator did not bind');
+  return { provider, reader };
+}
 
 /** Median of an array of numbers. */
 export function median(values) {

@@ -19,12 +19,12 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as metricsApi from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { createInferenceAggregator, createInferenceMetrics } from '../packages/instrumentation/dist/index.js';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { createInferenceMetrics } from '../packages/instrumentation/dist/index.js';
 import { statsBench, STATS_TARGET_MS } from './stats.mjs';
 import { startSimServer } from '../sim/dist/index.js';
 import { gatewayBench } from './gateway.mjs';
-import { compare, fmt, median, verdict } from './lib.mjs';
+import { compare, fmt, median, PullReader, registerLikeProvider, verdict } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench does)');
 const quick = process.argv.includes('--quick');
@@ -34,23 +34,13 @@ const section = (name) => only === undefined || only.includes(name);
 /** The targets of the hot-path issue, judged in this run. */
 const TARGET = { chunkNs: 50, requestNs: 2000, ratio: 1.03 };
 
-class Reader extends MetricReader {
-  async onShutdown() {}
-  async onForceFlush() {}
-}
-
 /** The three places a request can record into, each on a MeterProvider (and reader) of its own. */
 function sinks() {
-  const aggregator = createInferenceAggregator();
-  const producer = aggregator.createProducer();
-  const reader = new Reader({ metricProducers: [producer] });
-  producer.setReader(reader);
-  const fastProvider = new MeterProvider({ readers: [reader] });
-  if (!aggregator.bind(fastProvider)) throw new Error('the aggregator did not bind');
+  const { provider: fastProvider } = registerLikeProvider();
   const noopMeter = metricsApi.createNoopMeter();
   return {
     aggregator: createInferenceMetrics({ meterProvider: fastProvider }),
-    'API instruments': createInferenceMetrics({ meterProvider: new MeterProvider({ readers: [new Reader()] }) }),
+    'API instruments': createInferenceMetrics({ meterProvider: new MeterProvider({ readers: [new PullReader()] }) }),
     'no-op SDK': createInferenceMetrics({ meterProvider: { getMeter: () => noopMeter } }),
   };
 }

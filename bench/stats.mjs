@@ -5,33 +5,21 @@
 // read), judged; its JSON text, the SDK's collection, and for scale the /metrics text of the same
 // collection, printed. CPU time (process.cpuUsage), median of interleaved rounds.
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   buildStats,
-  createInferenceAggregator,
   createInferenceMetrics,
   readStatsSnapshot,
   startServerRequest,
   statsToJson,
 } from '../packages/instrumentation/dist/index.js';
-import { median } from './lib.mjs';
+import { median, registerLikeProvider } from './lib.mjs';
 
 /** The target of the serving-side issue: computing the document for 50 models. */
 export const STATS_TARGET_MS = 1;
 const MODELS = 50;
 
-class Reader extends MetricReader {
-  async onShutdown() {}
-  async onForceFlush() {}
-}
-
 function setup() {
-  const aggregator = createInferenceAggregator();
-  const producer = aggregator.createProducer();
-  const reader = new Reader({ metricProducers: [producer] });
-  producer.setReader(reader);
-  const provider = new MeterProvider({ readers: [reader] });
-  if (!aggregator.bind(provider)) throw new Error('the aggregator did not bind');
+  const { provider, reader } = registerLikeProvider();
   const metrics = createInferenceMetrics({ meterProvider: provider });
   return { reader, provider, metrics };
 }

@@ -32,10 +32,9 @@
 // listening on <url>`, then nothing unless something fails.
 
 import http from 'node:http';
-import { pathToFileURL } from 'node:url';
-import { shutdown } from 'otel-inference/register';
 import { ATTR, observeServerGauge, OPERATION, PHASE, SERVER_GAUGE, startServerRequest } from 'otel-inference';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS, DEMO_PROFILE } from './profile.mjs';
+import { isMain, runService } from './service.mjs';
 
 const PROVIDER = 'otel_inference_demo';
 
@@ -460,41 +459,11 @@ async function startBackend(opts) {
   };
 }
 
-async function main() {
-  let opts;
-  try {
-    opts = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`backend: ${err.message}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    console.log('usage: node --import otel-inference/register demo/backend.mjs --name primary --port 8001 [--slots 4] [--latency-factor 1] [--fail-rate 0] [--seed N]');
-    return;
-  }
-  const backend = await startBackend(opts);
-  console.log(`backend ${opts.name} listening on ${backend.url}`);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await backend.close();
-    // Ends the requests still open (cancelled, error.type shutdown) and exports what is left.
-    await shutdown();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  // Under npm start (an IPC channel to it): a Ctrl-C reaches the whole process group, but the
-  // parent stops this process itself once the load generator is done with it; and if the parent
-  // dies, the channel closes and this process stops too.
-  const underParent = typeof process.send === 'function';
-  process.on('SIGINT', underParent ? () => {} : stop);
-  if (underParent) process.on('disconnect', stop);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    console.error(`backend: ${err?.stack ?? err}`);
-    process.exit(1);
+if (isMain(import.meta.url)) {
+  runService('backend', {
+    parseArgs,
+    usage: 'usage: node --import otel-inference/register demo/backend.mjs --name primary --port 8001 [--slots 4] [--latency-factor 1] [--fail-rate 0] [--seed N]',
+    start: startBackend,
+    banner: (opts, backend) => `backend ${opts.name} listening on ${backend.url}`,
   });
 }

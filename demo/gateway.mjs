@@ -28,10 +28,9 @@
 // (502 when there was no HTTP answer at all, 504 for a timeout).
 
 import http from 'node:http';
-import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { withFallback } from 'otel-inference';
-import { shutdown } from 'otel-inference/register';
+import { isMain, runService } from './service.mjs';
 
 function parseArgs(argv) {
   const out = {
@@ -192,41 +191,11 @@ async function startGateway(opts) {
   };
 }
 
-async function main() {
-  let opts;
-  try {
-    opts = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`gateway: ${err.message}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    console.log('usage: node --import otel-inference/register demo/gateway.mjs [--port 8000] --backend name=http://host:port/v1 [--backend ...]');
-    return;
-  }
-  const gateway = await startGateway(opts);
-  console.log(`gateway listening on ${gateway.url} (backends, in order: ${opts.backends.map((b) => `${b.name}=${b.url}`).join(', ')})`);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await gateway.close();
-    // Ends the requests still open (cancelled, error.type shutdown) and exports what is left.
-    await shutdown();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  // Under npm start (an IPC channel to it): a Ctrl-C reaches the whole process group, but the
-  // parent stops this process itself once the load generator is done with it; and if the parent
-  // dies, the channel closes and this process stops too.
-  const underParent = typeof process.send === 'function';
-  process.on('SIGINT', underParent ? () => {} : stop);
-  if (underParent) process.on('disconnect', stop);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err) => {
-    console.error(`gateway: ${err?.stack ?? err}`);
-    process.exit(1);
+if (isMain(import.meta.url)) {
+  runService('gateway', {
+    parseArgs,
+    usage: 'usage: node --import otel-inference/register demo/gateway.mjs [--port 8000] --backend name=http://host:port/v1 [--backend ...]',
+    start: startGateway,
+    banner: (opts, gateway) => `gateway listening on ${gateway.url} (backends, in order: ${opts.backends.map((b) => `${b.name}=${b.url}`).join(', ')})`,
   });
 }

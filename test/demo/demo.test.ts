@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceStats, ModelStats, RequestCounts } from '../../packages/instrumentation/src/index.js';
 import { histogramQuantile } from '../../packages/instrumentation/src/stats/quantiles.js';
 import { DEMO_MODELS } from '../../demo/profile.mjs';
+import { bucketsOf, parseExposition, sumOf, type Sample } from '../helpers/exposition.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHAT_MODELS = DEMO_MODELS.map((m) => m.name);
@@ -96,54 +97,7 @@ function run(args: string[], env: NodeJS.ProcessEnv, killAfterMs: number): Run {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prometheus text exposition
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): { samples: Sample[]; types: Map<string, string> } {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (type) {
-      types.set(type[1]!, type[2]!);
-      continue;
-    }
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return { samples, types };
-}
-
-function sum(samples: Sample[], name: string, match: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
-    .reduce((a, s) => a + s.value, 0);
-}
-
-/** Per-bucket counts (OTel shape) of one histogram from its cumulative `_bucket` series, summed over series. */
-function buckets(samples: Sample[], name: string, match: Record<string, string> = {}): { boundaries: number[]; counts: number[] } {
-  const byLe = new Map<number, number>();
-  for (const s of samples) {
-    if (s.name !== `${name}_bucket` || !Object.entries(match).every(([k, v]) => s.labels[k] === v)) continue;
-    const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
-    byLe.set(le, (byLe.get(le) ?? 0) + s.value);
-  }
-  const les = [...byLe.keys()].sort((a, b) => a - b);
-  const cumulative = les.map((le) => byLe.get(le)!);
-  return {
-    boundaries: les.filter((le) => le !== Infinity),
-    counts: cumulative.map((c, i) => c - (i > 0 ? cumulative[i - 1]! : 0)),
-  };
-}
+// Prometheus text exposition: the shared parser and sums (test/helpers/exposition.ts)
 
 async function scrape(port: number): Promise<{ samples: Sample[]; types: Map<string, string> }> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -180,11 +134,11 @@ describe('npm start (demo/start.mjs, shortened)', () => {
     const { samples, types } = await scrape(promPort);
 
     const modelsWithRequests = CHAT_MODELS.filter(
-      (model) => sum(samples, 'inference_requests_total', { gen_ai_request_model: model }) > 0,
+      (model) => sumOf(samples, 'inference_requests_total', { gen_ai_request_model: model }) > 0,
     );
     expect(modelsWithRequests.length).toBeGreaterThanOrEqual(2);
-    expect(sum(samples, 'inference_requests_total')).toBeGreaterThan(3);
-    expect(sum(samples, 'inference_requests_total', { inference_outcome: 'success' })).toBeGreaterThan(0);
+    expect(sumOf(samples, 'inference_requests_total')).toBeGreaterThan(3);
+    expect(sumOf(samples, 'inference_requests_total', { inference_outcome: 'success' })).toBeGreaterThan(0);
     // The collector's names and suffixes.
     expect(types.get('inference_requests_total')).toBe('counter');
     expect(types.get('inference_requests_active')).toBe('gauge');
@@ -200,7 +154,7 @@ describe('npm start (demo/start.mjs, shortened)', () => {
         expect(samples.some((s) => s.name === h + suffix), h + suffix).toBe(true);
       }
     }
-    expect(sum(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_count')).toBeGreaterThan(0);
+    expect(sumOf(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_count')).toBeGreaterThan(0);
 
     // The gateway and the backends, polled while the demo runs: their first requests (the
     // secondary's are slow) end a few seconds in. Each check names what it wants.
@@ -209,22 +163,22 @@ describe('npm start (demo/start.mjs, shortened)', () => {
       const [primary, secondary] = await Promise.all(backendPorts.map(async (p) => (await scrape(p)).samples));
       const wanted: Array<[string, number]> = [
         // The gateway forwarded to both backends, and fell back from the failing primary.
-        ['gateway: calls to primary that succeeded', sum(gateway, 'inference_requests_total', { inference_backend: 'primary', inference_outcome: 'success' })],
-        ['gateway: calls to primary answered 503', sum(gateway, 'inference_requests_total', { inference_backend: 'primary', inference_outcome: 'error', error_type: '503' })],
-        ['gateway: calls to secondary', sum(gateway, 'inference_requests_total', { inference_backend: 'secondary' })],
-        ['gateway: fallbacks primary → secondary (503)', sum(gateway, 'inference_fallbacks_total', { inference_fallback_from: 'primary', inference_fallback_to: 'secondary', inference_fallback_reason: '503' })],
+        ['gateway: calls to primary that succeeded', sumOf(gateway, 'inference_requests_total', { inference_backend: 'primary', inference_outcome: 'success' })],
+        ['gateway: calls to primary answered 503', sumOf(gateway, 'inference_requests_total', { inference_backend: 'primary', inference_outcome: 'error', error_type: '503' })],
+        ['gateway: calls to secondary', sumOf(gateway, 'inference_requests_total', { inference_backend: 'secondary' })],
+        ['gateway: fallbacks primary → secondary (503)', sumOf(gateway, 'inference_fallbacks_total', { inference_fallback_from: 'primary', inference_fallback_to: 'secondary', inference_fallback_reason: '503' })],
         // Its served side, beside: what the load asked of it.
-        ['gateway: served requests that succeeded', sum(gateway, 'inference_server_requests_total', { inference_outcome: 'success' })],
-        ['gateway: server TTFT', sum(gateway, 'gen_ai_server_time_to_first_token_seconds_count')],
+        ['gateway: served requests that succeeded', sumOf(gateway, 'inference_server_requests_total', { inference_outcome: 'success' })],
+        ['gateway: server TTFT', sumOf(gateway, 'gen_ai_server_time_to_first_token_seconds_count')],
       ];
       // Each backend reports what it served through the explicit server API: queue, prefill, decode.
       for (const [name, samples] of [['primary', primary!], ['secondary', secondary!]] as const) {
         wanted.push(
-          [`${name}: served requests`, sum(samples, 'inference_server_requests_total')],
-          [`${name}: server TTFT`, sum(samples, 'gen_ai_server_time_to_first_token_seconds_count')],
-          [`${name}: queue time`, sum(samples, 'inference_server_queue_duration_seconds_count')],
-          [`${name}: prefill`, sum(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'prefill' })],
-          [`${name}: decode`, sum(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'decode' })],
+          [`${name}: served requests`, sumOf(samples, 'inference_server_requests_total')],
+          [`${name}: server TTFT`, sumOf(samples, 'gen_ai_server_time_to_first_token_seconds_count')],
+          [`${name}: queue time`, sumOf(samples, 'inference_server_queue_duration_seconds_count')],
+          [`${name}: prefill`, sumOf(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'prefill' })],
+          [`${name}: decode`, sumOf(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'decode' })],
         );
       }
       return wanted.filter(([, n]) => !(n > 0)).map(([what]) => what);
@@ -349,19 +303,19 @@ describe('load generator, deterministic mode (--requests N), through the gateway
     const { samples } = metrics;
     for (const model of CHAT_MODELS) {
       const m = { gen_ai_request_model: model };
-      expect(sum(samples, 'inference_requests_total', { ...m, inference_outcome: 'success' })).toBe(6);
-      expect(sum(samples, 'inference_requests_total', { ...m, inference_outcome: 'cancelled' })).toBe(2);
+      expect(sumOf(samples, 'inference_requests_total', { ...m, inference_outcome: 'success' })).toBe(6);
+      expect(sumOf(samples, 'inference_requests_total', { ...m, inference_outcome: 'cancelled' })).toBe(2);
       // Every backend failed: the gateway answers with the last backend's status.
-      expect(sum(samples, 'inference_requests_total', { ...m, inference_outcome: 'error', error_type: '500' })).toBe(2);
-      expect(sum(samples, 'inference_requests_active', m)).toBe(0);
-      expect(sum(samples, 'gen_ai_client_operation_duration_seconds_count', m)).toBe(10);
+      expect(sumOf(samples, 'inference_requests_total', { ...m, inference_outcome: 'error', error_type: '500' })).toBe(2);
+      expect(sumOf(samples, 'inference_requests_active', m)).toBe(0);
+      expect(sumOf(samples, 'gen_ai_client_operation_duration_seconds_count', m)).toBe(10);
       // TTFT: every stream that produced output (stream, fallback, and abandoned after 2 chunks).
-      expect(sum(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_count', m)).toBe(6);
-      expect(sum(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds_count', m)).toBe(4 * (CHUNKS - 1) + 2 * 1);
+      expect(sumOf(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_count', m)).toBe(6);
+      expect(sumOf(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds_count', m)).toBe(4 * (CHUNKS - 1) + 2 * 1);
       // Output tokens as reported: CHUNKS per completed chat call; none for abandoned.
-      expect(sum(samples, 'gen_ai_client_token_usage_sum', { ...m, gen_ai_token_type: 'output' })).toBe(6 * CHUNKS);
+      expect(sumOf(samples, 'gen_ai_client_token_usage_sum', { ...m, gen_ai_token_type: 'output' })).toBe(6 * CHUNKS);
     }
-    expect(sum(samples, 'inference_requests_total', { gen_ai_request_model: 'bge-small-sim', inference_outcome: 'success' })).toBe(N);
+    expect(sumOf(samples, 'inference_requests_total', { gen_ai_request_model: 'bge-small-sim', inference_outcome: 'success' })).toBe(N);
     // The load names no backend: that is the gateway's business.
     expect(samples.some((s) => 'inference_backend' in s.labels)).toBe(false);
   });
@@ -375,22 +329,22 @@ describe('load generator, deterministic mode (--requests N), through the gateway
     const counts = (samples: Sample[], backend: string) => {
       const b = { inference_backend: backend };
       return {
-        success: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'success' }),
-        cancelled: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'cancelled' }),
-        error500: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'error', error_type: '500' }),
-        error503: sum(samples, 'inference_requests_total', { ...b, inference_outcome: 'error', error_type: '503' }),
+        success: sumOf(samples, 'inference_requests_total', { ...b, inference_outcome: 'success' }),
+        cancelled: sumOf(samples, 'inference_requests_total', { ...b, inference_outcome: 'cancelled' }),
+        error500: sumOf(samples, 'inference_requests_total', { ...b, inference_outcome: 'error', error_type: '500' }),
+        error503: sumOf(samples, 'inference_requests_total', { ...b, inference_outcome: 'error', error_type: '503' }),
       };
     };
     const samples = await settled(read, (s) => JSON.stringify(counts(s, 'primary')) === JSON.stringify(expected.primary));
     expect(counts(samples, 'primary')).toEqual(expected.primary);
     expect(counts(samples, 'secondary')).toEqual(expected.secondary);
-    expect(sum(samples, 'inference_requests_total')).toBe(8 * N);
+    expect(sumOf(samples, 'inference_requests_total')).toBe(8 * N);
     const fallbacks = samples.filter((s) => s.name === 'inference_fallbacks_total').map((s) => [s.labels.inference_fallback_from, s.labels.inference_fallback_to, s.labels.inference_fallback_reason, s.value]);
     expect(fallbacks.sort()).toEqual([
       ['primary', 'secondary', '500', N],
       ['primary', 'secondary', '503', N],
     ]);
-    expect(sum(samples, 'inference_requests_active')).toBe(0);
+    expect(sumOf(samples, 'inference_requests_active')).toBe(0);
   });
 
   it("the gateway's /v1/stats: exact counts on its server side and per backend, the fallbacks, the same numbers as its /metrics", async () => {
@@ -424,16 +378,16 @@ describe('load generator, deterministic mode (--requests N), through the gateway
     const { samples } = await scrape(ports.gateway);
     for (const model of CHAT_MODELS) {
       const m = byModel.get(model)!;
-      const server = buckets(samples, 'gen_ai_server_time_to_first_token_seconds', { gen_ai_request_model: model });
+      const server = bucketsOf(samples, 'gen_ai_server_time_to_first_token_seconds', { gen_ai_request_model: model });
       const serverTtft = m.server!.lifetime.ttft_s;
       // Server TTFT: the successful streams (stream and fallback), each from its arrival at the gateway.
       expect(serverTtft.count, model).toBe(4);
-      expect(serverTtft.count).toBe(sum(samples, 'gen_ai_server_time_to_first_token_seconds_count', { gen_ai_request_model: model }));
+      expect(serverTtft.count).toBe(sumOf(samples, 'gen_ai_server_time_to_first_token_seconds_count', { gen_ai_request_model: model }));
       expect(serverTtft.p50).toBeCloseTo(histogramQuantile(0.5, server.boundaries, server.counts), 9);
       // Client TTFT, per backend: primary's streams that produced output (stream and abandoned), secondary's fallback streams.
       const [primary, secondary] = m.backends!;
       expect([primary!.backend, primary!.lifetime.ttft_s.count, secondary!.backend, secondary!.lifetime.ttft_s.count], model).toEqual(['primary', 4, 'secondary', 2]);
-      const client = buckets(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds', { gen_ai_request_model: model, inference_backend: 'primary' });
+      const client = bucketsOf(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds', { gen_ai_request_model: model, inference_backend: 'primary' });
       expect(primary!.lifetime.ttft_s.p95).toBeCloseTo(histogramQuantile(0.95, client.boundaries, client.counts), 9);
       // Every server TTFT includes the 250 ms prefill; the gateway's own time comes on top of the
       // client's. Compared by their means, which are exact: a p50 is interpolated inside a bucket,
@@ -460,10 +414,10 @@ describe('load generator, deterministic mode (--requests N), through the gateway
 
   it("each backend's server side: what it served, by outcome, through queue, prefill and decode; TTFT above the prefill", async () => {
     const served = (samples: Sample[]) => ({
-      success: sum(samples, 'inference_server_requests_total', { inference_outcome: 'success' }),
-      cancelled: sum(samples, 'inference_server_requests_total', { inference_outcome: 'cancelled' }),
-      error500: sum(samples, 'inference_server_requests_total', { inference_outcome: 'error', error_type: '500' }),
-      error503: sum(samples, 'inference_server_requests_total', { inference_outcome: 'error', error_type: '503' }),
+      success: sumOf(samples, 'inference_server_requests_total', { inference_outcome: 'success' }),
+      cancelled: sumOf(samples, 'inference_server_requests_total', { inference_outcome: 'cancelled' }),
+      error500: sumOf(samples, 'inference_server_requests_total', { inference_outcome: 'error', error_type: '500' }),
+      error503: sumOf(samples, 'inference_server_requests_total', { inference_outcome: 'error', error_type: '503' }),
     });
     const expected = { primary: { success: 3 * N, cancelled: N, error500: N, error503: N }, secondary: { success: N, cancelled: 0, error500: N, error503: 0 } };
     for (const backend of ['primary', 'secondary'] as const) {
@@ -471,23 +425,23 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       const samples = await settled(read, (s) => JSON.stringify(served(s)) === JSON.stringify(expected[backend]));
       expect(served(samples), backend).toEqual(expected[backend]);
       // Each one recorded by the backend itself (its provider name): the zero-code side stepped aside every time.
-      expect(sum(samples, 'inference_server_requests_total', { gen_ai_provider_name: 'otel_inference_demo' }), backend).toBe(sum(samples, 'inference_server_requests_total'));
-      expect(sum(samples, 'inference_server_requests_active'), backend).toBe(0);
-      expect(sum(samples, 'inference_server_requests_waiting'), backend).toBe(0);
+      expect(sumOf(samples, 'inference_server_requests_total', { gen_ai_provider_name: 'otel_inference_demo' }), backend).toBe(sumOf(samples, 'inference_server_requests_total'));
+      expect(sumOf(samples, 'inference_server_requests_active'), backend).toBe(0);
+      expect(sumOf(samples, 'inference_server_requests_waiting'), backend).toBe(0);
       // Every request queued and was admitted; each chat one had a prefill, each one that got that far a decode.
       const all = Object.values(expected[backend]).reduce((a, b) => a + b, 0);
-      expect(sum(samples, 'inference_server_queue_duration_seconds_count'), backend).toBe(all);
+      expect(sumOf(samples, 'inference_server_queue_duration_seconds_count'), backend).toBe(all);
       const chatStarted = backend === 'primary' ? 2 * N + N : N; // stream, nonStream, abandoned / fallback
-      expect(sum(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'prefill' }), backend).toBe(chatStarted);
-      expect(sum(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'decode' }), backend).toBe(chatStarted);
+      expect(sumOf(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'prefill' }), backend).toBe(chatStarted);
+      expect(sumOf(samples, 'inference_server_phase_duration_seconds_count', { inference_phase: 'decode' }), backend).toBe(chatStarted);
       // TTFT from arrival to the first token, successful chat requests: at least the 250 ms prefill.
-      const ttft = buckets(samples, 'gen_ai_server_time_to_first_token_seconds', { gen_ai_operation_name: 'chat' });
+      const ttft = bucketsOf(samples, 'gen_ai_server_time_to_first_token_seconds', { gen_ai_operation_name: 'chat' });
       const count = ttft.counts.reduce((a, b) => a + b, 0);
       expect(count, backend).toBe(backend === 'primary' ? 2 * N : N);
       // The bucket (0.1, 0.25] holds what a timer fired a hair early gives (TIMER_SLACK_S): none below it.
       const below = ttft.counts.slice(0, ttft.boundaries.findIndex((b) => b >= TTFT_S)).reduce((a, b) => a + b, 0);
       expect(below, backend).toBe(0);
-      expect(sum(samples, 'gen_ai_server_time_to_first_token_seconds_sum', { gen_ai_operation_name: 'chat' }) / count, backend).toBeGreaterThanOrEqual(TTFT_S - TIMER_SLACK_S);
+      expect(sumOf(samples, 'gen_ai_server_time_to_first_token_seconds_sum', { gen_ai_operation_name: 'chat' }) / count, backend).toBeGreaterThanOrEqual(TTFT_S - TIMER_SLACK_S);
     }
   });
 
@@ -497,13 +451,13 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       const m = { gen_ai_request_model: model };
       // ttftMs 250 plus two hops: at least the prefill on average, and a p50 in the (0.16, 0.32]
       // bucket, or in the next one on a machine so busy that the two hops add more than 70 ms.
-      const ttft = buckets(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds', m);
+      const ttft = bucketsOf(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds', m);
       const p50 = histogramQuantile(0.5, ttft.boundaries, ttft.counts);
-      expect(sum(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_sum', m) / 6, model).toBeGreaterThanOrEqual(TTFT_S - TIMER_SLACK_S);
+      expect(sumOf(samples, 'gen_ai_client_operation_time_to_first_chunk_seconds_sum', m) / 6, model).toBeGreaterThanOrEqual(TTFT_S - TIMER_SLACK_S);
       expect(p50).toBeGreaterThanOrEqual(0.16);
       expect(p50).toBeLessThanOrEqual(0.64);
       // Chunks 20 ms apart: the median gap is in (0.01, 0.04].
-      const gap = buckets(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds', m);
+      const gap = bucketsOf(samples, 'gen_ai_client_operation_time_per_output_chunk_seconds', m);
       const g50 = histogramQuantile(0.5, gap.boundaries, gap.counts);
       expect(g50).toBeGreaterThan(0.01);
       expect(g50).toBeLessThanOrEqual(0.04);
@@ -513,7 +467,7 @@ describe('load generator, deterministic mode (--requests N), through the gateway
       expect(q.ttft.count).toBe(6);
       expect(q.ttft.p50).toBeCloseTo(p50, 9);
       expect(q.ttft.p95).toBeCloseTo(histogramQuantile(0.95, ttft.boundaries, ttft.counts), 9);
-      const allSuccess = buckets(samples, 'gen_ai_client_operation_duration_seconds', { ...m, inference_outcome: 'success' });
+      const allSuccess = bucketsOf(samples, 'gen_ai_client_operation_duration_seconds', { ...m, inference_outcome: 'success' });
       expect(q.duration.count).toBe(6); // successful calls only
       expect(q.duration.p50).toBeCloseTo(histogramQuantile(0.5, allSuccess.boundaries, allSuccess.counts), 9);
       expect(q.perChunk.p95).toBeCloseTo(histogramQuantile(0.95, gap.boundaries, gap.counts), 9);
