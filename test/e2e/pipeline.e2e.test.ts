@@ -276,6 +276,10 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
         sum(samples, REQUESTS, { job: GATEWAY_LOAD_SERVICE }) === served &&
         sum(samples, S.requests.name, { job: GATEWAY_SERVICE }) === served &&
         sum(samples, S.requests.name, { job: BACKEND_SERVICE.primary }) === served &&
+        // The secondary serves the fallback and error kinds; the gateway calls upstream once per
+        // request and once more per fallback.
+        sum(samples, S.requests.name, { job: BACKEND_SERVICE.secondary }) === 2 * GATEWAY_REQUESTS_PER_KIND &&
+        sum(samples, REQUESTS, { job: GATEWAY_SERVICE }) === served + 2 * GATEWAY_REQUESTS_PER_KIND &&
         sum(samples, S.activeRequests.name, { job: GATEWAY_SERVICE }) === 0;
       return arrived ? samples : undefined;
     });
