@@ -34,7 +34,7 @@
 import http from 'node:http';
 import { ATTR, observeServerGauge, OPERATION, PHASE, SERVER_GAUGE, startServerRequest } from 'otel-inference';
 import { DEMO_EMBEDDING_MODELS, DEMO_MODELS, DEMO_PROFILE } from './profile.mjs';
-import { isMain, runService } from './service.mjs';
+import { isMain, listen, runService } from './service.mjs';
 
 const PROVIDER = 'otel_inference_demo';
 
@@ -431,30 +431,12 @@ async function startBackend(opts) {
     }
   }
 
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address();
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const listening = await listen(server, opts.host, opts.port);
   return {
-    url: `http://${host}:${port}/v1`,
-    port,
+    ...listening,
     close() {
       for (const g of gauges) g.remove();
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
+      return listening.close();
     },
   };
 }

@@ -30,7 +30,7 @@
 import http from 'node:http';
 import OpenAI from 'openai';
 import { withFallback } from 'otel-inference';
-import { isMain, runService } from './service.mjs';
+import { isMain, listen, runService } from './service.mjs';
 
 function parseArgs(argv) {
   const out = {
@@ -165,30 +165,7 @@ async function startGateway(opts) {
       });
     });
   });
-  const sockets = new Set();
-  server.on('connection', (socket) => {
-    socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address();
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return {
-    url: `http://${host}:${port}/v1`,
-    close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-    },
-  };
+  return listen(server, opts.host, opts.port);
 }
 
 if (isMain(import.meta.url)) {

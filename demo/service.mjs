@@ -50,3 +50,35 @@ export function runService(label, { parseArgs, usage, start, banner }) {
     process.exit(1);
   });
 }
+
+/**
+ * Listens on `host:port` (0: any free port) and resolves with the OpenAI base URL, the port, and
+ * `close()`, which stops listening and destroys the open sockets (in-flight streams are cut).
+ */
+export async function listen(server, host, port) {
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = server.address().port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${actual}/v1`,
+    port: actual,
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
