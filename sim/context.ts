@@ -123,5 +123,14 @@ export function chunkSteps<T>(
   return steps;
 }
 
-/** Serves one request of a route, once its behaviour and output are settled. */
-export type Handler = (ctx: RequestContext, body: JsonObject, p: Behavior, plan: OutputPlan) => void;
+/**
+ * Serves one request of a route, once its behaviour and output are settled. `params` holds
+ * what the route's pattern captured from the path (routes.ts).
+ */
+export type Handler = (
+  ctx: RequestContext,
+  body: JsonObject,
+  p: Behavior,
+  plan: OutputPlan,
+  params: Readonly<Record<string, string>>,
+) => void;

@@ -1,21 +1,19 @@
 // The HTTP server: routes, the request log, per-request behaviour, start and close.
 //
-// Endpoints: POST /v1/chat/completions, POST /v1/completions, POST /v1/responses,
-// POST /v1/embeddings, GET /v1/models (the `/v1` prefix is optional). Anything else is a 404.
+// Endpoints: the routes of routes.ts (OpenAI's: POST /v1/chat/completions, /v1/completions,
+// /v1/responses, /v1/embeddings; the `/v1` prefix is optional) and GET /v1/models. Anything
+// else is a 404.
 
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { BASE_DEFAULTS, parseSimHeader, pickSimFields, type Behavior, type SimBehavior } from './behavior.js';
 import { RequestContext, type Handler } from './context.js';
-import { handleChat } from './handlers/chat.js';
-import { handleCompletions } from './handlers/completions.js';
-import { handleEmbeddings } from './handlers/embeddings.js';
-import { handleResponses } from './handlers/responses.js';
 import { errorBody, messageOf, sendJson } from './http.js';
 import { isPlainObject } from './json.js';
 import { planOutput } from './output.js';
-import { isSimProfile, profileModelNames, sampleProfile, type RouteKind, type SimProfile } from './profile.js';
+import { isSimProfile, profileModelNames, sampleProfile, type SimProfile } from './profile.js';
 import { makeRandom } from './random.js';
+import { findRoute } from './routes.js';
 
 export interface SimServerOptions extends SimBehavior {
   /** 0 (default) picks a free port. */
@@ -62,13 +60,6 @@ function normalizePath(pathname: string): string {
   return p.startsWith('/v1/') ? p.slice(3) : p;
 }
 
-const ROUTES = new Map<string, { kind: RouteKind; handler: Handler }>([
-  ['/chat/completions', { kind: 'chat', handler: handleChat }],
-  ['/completions', { kind: 'completions', handler: handleCompletions }],
-  ['/responses', { kind: 'responses', handler: handleResponses }],
-  ['/embeddings', { kind: 'embeddings', handler: handleEmbeddings }],
-]);
-
 /** Starts the simulated server. Resolves once it is listening. */
 export async function startSimServer(options: SimServerOptions = {}): Promise<SimServer> {
   const { port = 0, host = '127.0.0.1', profile, seed, recordRequests = true } = options;
@@ -105,18 +96,20 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
         data: names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'sim-server' })),
       });
     }
-    const route = ROUTES.get(path);
-    if (!route || req.method !== 'POST') {
+    const found = findRoute(path);
+    if (!found || req.method !== 'POST') {
       return sendJson(res, 404, {
         error: { message: `Unknown request URL: ${req.method} ${url.pathname}.`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
       });
     }
+    const { route, params } = found;
+    const errorBodyOf = route.errorBody ?? errorBody;
     if (bodyError || !isPlainObject(body)) {
-      return sendJson(res, 400, errorBody(400, `We could not parse the JSON body of your request. (${bodyError?.message ?? 'expected an object'})`));
+      return sendJson(res, 400, errorBodyOf(400, `We could not parse the JSON body of your request. (${bodyError?.message ?? 'expected an object'})`));
     }
 
     const parsed = parseSimHeader(req.headers['x-sim']);
-    if ('error' in parsed) return sendJson(res, 400, errorBody(400, parsed.error));
+    if ('error' in parsed) return sendJson(res, 400, errorBodyOf(400, parsed.error));
     const xsim = parsed.behavior;
     const p: Behavior = { ...defaults, ...(profile ? sampleProfile(profile, route.kind, body, random) : {}), ...xsim };
     // An explicit chunkMs/chunks/reasoningChunks/tokensPerChunk in x-sim replaces the profile's jittered schedule.
@@ -142,11 +135,11 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
       const headers: OutgoingHttpHeaders = {};
       if (p.retryAfterMs !== undefined) headers['retry-after-ms'] = String(p.retryAfterMs);
       else if (status === 429) headers['retry-after-ms'] = '0';
-      return sendJson(res, status, errorBody(status), headers);
+      return sendJson(res, status, errorBodyOf(status), headers);
     }
 
     const plan = planOutput(p, profile !== undefined, random);
-    route.handler(ctx, body, p, plan);
+    route.handler(ctx, body, p, plan, params);
   }
 
   const server = http.createServer((req, res) => {

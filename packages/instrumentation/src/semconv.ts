@@ -42,6 +42,8 @@ export const ATTR = {
   responseModel: 'gen_ai.response.model',
   requestStream: 'gen_ai.request.stream',
   tokenType: 'gen_ai.token.type',
+  /** The modality of counted tokens, on the `gen_ai.client.inference.usage.*` counters: a {@link TOKEN_MODALITY} value. */
+  tokenModality: 'gen_ai.token.modality',
   serverAddress: 'server.address',
   serverPort: 'server.port',
   errorType: 'error.type',
@@ -66,6 +68,17 @@ export const OPERATION = {
 export const TOKEN_TYPE = {
   input: 'input',
   output: 'output',
+} as const;
+
+/**
+ * `gen_ai.token.modality` values. `unknown` when the provider does not break a count down by
+ * modality, and for the 0 recorded when no usage arrived (GenAI semconv token metrics).
+ */
+export const TOKEN_MODALITY = {
+  text: 'text',
+  image: 'image',
+  audio: 'audio',
+  unknown: 'unknown',
 } as const;
 
 export const OUTCOME = {
@@ -99,6 +112,16 @@ export const PROVIDER_BY_HOST: Readonly<Record<string, string>> = {
 export const PROVIDER = {
   openai: 'openai',
   azureOpenai: 'azure.ai.openai',
+  anthropic: 'anthropic',
+  awsBedrock: 'aws.bedrock',
+  /** generativelanguage.googleapis.com (the Gemini Developer API, AI Studio). */
+  gcpGemini: 'gcp.gemini',
+  /** aiplatform.googleapis.com. */
+  gcpVertexAi: 'gcp.vertex_ai',
+  /** Any other Google generative AI endpoint. */
+  gcpGenAi: 'gcp.gen_ai',
+  /** Not a semconv value (semconv names none for Ollama): this project's own. */
+  ollama: 'ollama',
   /** Any other OpenAI-compatible server (vLLM, Ollama, a gateway) unless the user names it. */
   openaiCompatible: 'openai_compatible',
 } as const;

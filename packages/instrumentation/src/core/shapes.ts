@@ -14,8 +14,16 @@ import { isRecord, type Obj } from './guards.js';
  * -1, 1.5, 1e308, "12", …) is not recorded, with one `diag.debug` line.
  */
 export interface TokenUsage {
+  /** Every input (prompt) token, cached ones included (for Anthropic: input + cache read + cache write). */
   inputTokens?: number;
+  /** Every output token, reasoning ones included (for Gemini: candidates + thoughts). */
   outputTokens?: number;
+  /** The part of `inputTokens` served from the provider's prompt cache. */
+  cacheReadInputTokens?: number;
+  /** The part of `inputTokens` written to the provider's prompt cache. */
+  cacheWriteInputTokens?: number;
+  /** The part of `outputTokens` spent on reasoning (thinking). */
+  reasoningOutputTokens?: number;
 }
 
 /** Reads provider-reported token usage from a response or a stream chunk. */

@@ -1,0 +1,51 @@
+// The route table: every wire protocol the simulated server speaks. Each provider's module adds
+// its routes here (one import and one spread per provider); the server itself is shared, and
+// with it the per-request behaviour (`x-sim`), the failure injection and the request log.
+
+import type { Handler } from './context.js';
+import { handleChat } from './handlers/chat.js';
+import { handleCompletions } from './handlers/completions.js';
+import { handleEmbeddings } from './handlers/embeddings.js';
+import { handleResponses } from './handlers/responses.js';
+import { errorBody } from './http.js';
+import type { RouteKind } from './profile.js';
+
+/** Values a route's pattern captured from the path, e.g. the model of `/models/{model}:…`. */
+export type RouteParams = Readonly<Record<string, string>>;
+
+export interface Route {
+  /** What the route serves, for a profile's sampling. */
+  readonly kind: RouteKind;
+  /**
+   * Whether this route serves `path` (the URL path, with any leading `/v1` removed), and the
+   * values it captured.
+   */
+  readonly match: (path: string) => RouteParams | undefined;
+  readonly handler: Handler;
+  /** The provider's own error body for `status` (default: OpenAI's). */
+  readonly errorBody?: (status: number, message?: string) => unknown;
+}
+
+/** A route for one exact path. */
+export function exactPath(path: string): (candidate: string) => RouteParams | undefined {
+  return (candidate) => (candidate === path ? {} : undefined);
+}
+
+/** OpenAI's API, and every OpenAI-compatible server's. */
+const OPENAI_ROUTES: readonly Route[] = [
+  { kind: 'chat', match: exactPath('/chat/completions'), handler: handleChat, errorBody },
+  { kind: 'completions', match: exactPath('/completions'), handler: handleCompletions, errorBody },
+  { kind: 'responses', match: exactPath('/responses'), handler: handleResponses, errorBody },
+  { kind: 'embeddings', match: exactPath('/embeddings'), handler: handleEmbeddings, errorBody },
+];
+
+export const ROUTES: readonly Route[] = [...OPENAI_ROUTES];
+
+/** The route serving `path`, with what it captured. */
+export function findRoute(path: string): { route: Route; params: RouteParams } | undefined {
+  for (const route of ROUTES) {
+    const params = route.match(path);
+    if (params !== undefined) return { route, params };
+  }
+  return undefined;
+}
