@@ -41,6 +41,14 @@ export interface SimBehavior {
   refusal?: boolean;
   /** Chunks of `delta.reasoning_content` before the content, counted as output (and reasoning) tokens. Default 0. */
   reasoningChunks?: number;
+  /**
+   * The part of `promptTokens` reported as read from the provider's prompt cache (OpenAI
+   * `cached_tokens`, Anthropic `cache_read_input_tokens`, Gemini `cachedContentTokenCount`,
+   * Bedrock `cacheReadInputTokens`). Default 0.
+   */
+  cacheReadTokens?: number;
+  /** The part of `promptTokens` reported as written to the prompt cache (Anthropic, Bedrock). Default 0. */
+  cacheWriteTokens?: number;
   /** Value of the `retry-after-ms` header on error responses. Default: `0` for 429, none otherwise. */
   retryAfterMs?: number;
   /** Embedding dimensions when the request has no `dimensions`. Default 8. */
@@ -65,6 +73,8 @@ export interface Behavior extends SimBehavior {
   toolCall: boolean;
   refusal: boolean;
   reasoningChunks: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
   embeddingDim: number;
   /**
    * A profile's jittered schedule: the delay before each output chunk after the first (index 0
@@ -90,6 +100,8 @@ export const SIM_FIELDS = [
   'toolCall',
   'refusal',
   'reasoningChunks',
+  'cacheReadTokens',
+  'cacheWriteTokens',
   'retryAfterMs',
   'embeddingDim',
 ] as const satisfies readonly (keyof SimBehavior)[];
@@ -110,6 +122,8 @@ export const BASE_DEFAULTS: Readonly<Behavior> = Object.freeze({
   toolCall: false,
   refusal: false,
   reasoningChunks: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
   retryAfterMs: undefined,
   embeddingDim: 8,
 });
