@@ -27,6 +27,13 @@ export interface SimBehavior {
    * (0: at the time the first content chunk was due). Non-streaming requests: reset instead of answering.
    */
   dropAfterChunks?: number;
+  /**
+   * Streams of providers that report errors inside the stream (Anthropic's `error` event,
+   * Bedrock's exception event, Gemini's and Ollama's error object): send that error right after
+   * this many content chunks instead of the rest of the stream (0: before the first). Each
+   * provider's handler encodes it in its own wire format.
+   */
+  errorAfterChunks?: number;
   /** Delay (ms) before the response headers are sent. Default 0. */
   headerDelayMs?: number;
   /** Never report usage (no usage chunk, no `usage` in non-streaming bodies). */
@@ -93,6 +100,7 @@ export const SIM_FIELDS = [
   'status',
   'failTimes',
   'dropAfterChunks',
+  'errorAfterChunks',
   'headerDelayMs',
   'noUsage',
   'rejectStreamOptions',
@@ -115,6 +123,7 @@ export const BASE_DEFAULTS: Readonly<Behavior> = Object.freeze({
   status: undefined,
   failTimes: undefined,
   dropAfterChunks: undefined,
+  errorAfterChunks: undefined,
   headerDelayMs: 0,
   noUsage: false,
   rejectStreamOptions: false,
