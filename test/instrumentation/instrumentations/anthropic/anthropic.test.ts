@@ -8,7 +8,7 @@ import { startSimServer, type SimServer } from '../../../../sim/index.js';
 import { instrumentAnthropic } from '../../../../packages/instrumentation/src/index.js';
 import { ATTR, METRIC, OPERATION, PROVIDER } from '../../../../packages/instrumentation/src/semconv.js';
 import { anthropicClient, ANTHROPIC_BETA_VERSIONS, ANTHROPIC_VERSIONS, sim, type AnyClient } from '../../../helpers/anthropic.js';
-import { collectGarbage, createTestMetrics, drain, drainTimed, sleep, type TestMetrics } from '../../../helpers/metrics.js';
+import { collectGarbage, createTestMetrics, type Collected, drain, drainTimed, sleep, type TestMetrics } from '../../../helpers/metrics.js';
 
 let server: SimServer;
 
@@ -32,6 +32,18 @@ function model(): string {
 
 function body(m: string, extra: Record<string, unknown> = {}) {
   return { model: m, max_tokens: 64, messages: [{ role: 'user' as const, content: 'secret prompt' }], ...extra };
+}
+
+/** The `gen_ai.client.inference.usage.*` counters of one request model. */
+function usageCounters(c: Collected, m: string) {
+  const of = { [ATTR.requestModel]: m };
+  return {
+    input: c.total(METRIC.usageInputTokens, of),
+    output: c.total(METRIC.usageOutputTokens, of),
+    cacheRead: c.total(METRIC.usageCacheReadInputTokens, of),
+    cacheWrite: c.total(METRIC.usageCacheWriteInputTokens, of),
+    reasoning: c.total(METRIC.usageReasoningOutputTokens, of),
+  };
 }
 
 describe.each(ANTHROPIC_VERSIONS)('%s', (name, Anthropic) => {
@@ -86,6 +98,7 @@ describe.each(ANTHROPIC_VERSIONS)('%s', (name, Anthropic) => {
       expect(c.histogram(METRIC.tokenUsage, { ...of, [ATTR.tokenType]: 'input' }).sum).toBe(100);
       expect(c.histogram(METRIC.tokenUsage, { ...of, [ATTR.tokenType]: 'output' }).sum).toBe(6);
       expect(c.histograms(METRIC.timeToFirstChunk, of)).toEqual([]);
+      expect(usageCounters(c, m)).toEqual({ input: 100, output: 6, cacheRead: 60, cacheWrite: 15, reasoning: 0 });
       expect(active()).toBe(0);
       expect(JSON.stringify(c.metrics)).not.toContain('secret prompt');
     });
@@ -112,6 +125,7 @@ describe.each(ANTHROPIC_VERSIONS)('%s', (name, Anthropic) => {
       expect(ttfc.sum + tpoc.sum).toBeGreaterThanOrEqual((TTFT_MS + 4 * CHUNK_MS) / 1000 - EARLY);
       expect(c.histogram(METRIC.tokenUsage, { ...of, [ATTR.tokenType]: 'input' }).sum).toBe(50);
       expect(c.histogram(METRIC.tokenUsage, { ...of, [ATTR.tokenType]: 'output' }).sum).toBe(10);
+      expect(usageCounters(c, m)).toEqual({ input: 50, output: 10, cacheRead: 20, cacheWrite: 0, reasoning: 0 });
       expect(requests({ [ATTR.outcome]: 'success' })).toBe(1);
       expect(requests()).toBe(1);
       expect(active()).toBe(0);
@@ -133,6 +147,7 @@ describe.each(ANTHROPIC_VERSIONS)('%s', (name, Anthropic) => {
       expect(c.histogram(METRIC.timePerOutputChunk, of).count).toBe(3);
       expect(c.histogram(METRIC.tokenUsage, { ...of, [ATTR.tokenType]: 'input' }).sum).toBe(7);
       expect(c.histogram(METRIC.tokenUsage, { ...of, [ATTR.tokenType]: 'output' }).sum).toBe(4);
+      expect(usageCounters(c, m)).toEqual({ input: 7, output: 4, cacheRead: 0, cacheWrite: 3, reasoning: 0 });
       expect(active()).toBe(0);
     });
 
@@ -158,6 +173,8 @@ describe.each(ANTHROPIC_VERSIONS)('%s', (name, Anthropic) => {
       // 2 thinking + 3 text deltas: 4 gaps; the signature_delta is not output.
       expect(c.histogram(METRIC.timePerOutputChunk, of).count).toBe(4);
       expect(c.histogram(METRIC.tokenUsage, { ...of, [ATTR.tokenType]: 'output' }).sum).toBe(5);
+      // Thinking tokens are inside output_tokens; Anthropic reports no separate count.
+      expect(usageCounters(c, m)).toMatchObject({ output: 5, reasoning: 0 });
       // 4 input_json_deltas, the first one empty: 3 output chunks, 2 gaps.
       expect(c.histogram(METRIC.timePerOutputChunk, { [ATTR.requestModel]: m2 }).count).toBe(2);
     });
@@ -172,6 +189,8 @@ describe.each(ANTHROPIC_VERSIONS)('%s', (name, Anthropic) => {
       expect(c.histograms(METRIC.tokenUsage, { [ATTR.requestModel]: m })).toEqual([]);
       expect(c.histograms(METRIC.tokenUsage, { [ATTR.requestModel]: m2 })).toEqual([]);
       expect(c.total(METRIC.requests, { [ATTR.requestModel]: m2, [ATTR.outcome]: 'success' })).toBe(1);
+      // The counters add 0 for a request without usage (the core's rule).
+      expect(usageCounters(c, m)).toEqual({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 });
     });
 
     it('.withResponse() and .asResponse() keep working and record once', async () => {
