@@ -6,6 +6,7 @@ import type { Handler } from './context.js';
 import { handleChat } from './handlers/chat.js';
 import { handleCompletions } from './handlers/completions.js';
 import { handleEmbeddings } from './handlers/embeddings.js';
+import { geminiErrorBody, handleEmbed, handleGenerateContent, handleStreamGenerateContent, modelMethod } from './handlers/gemini.js';
 import { handleResponses } from './handlers/responses.js';
 import { errorBody } from './http.js';
 import type { RouteKind } from './profile.js';
@@ -39,7 +40,16 @@ const OPENAI_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: exactPath('/embeddings'), handler: handleEmbeddings, errorBody },
 ];
 
-export const ROUTES: readonly Route[] = [...OPENAI_ROUTES];
+/** Google's Gemini API and Vertex AI (handlers/gemini.ts), as @google/genai calls them. */
+const GEMINI_ROUTES: readonly Route[] = [
+  { kind: 'chat', match: modelMethod('generateContent'), handler: handleGenerateContent, errorBody: geminiErrorBody },
+  { kind: 'chat', match: modelMethod('streamGenerateContent'), handler: handleStreamGenerateContent, errorBody: geminiErrorBody },
+  { kind: 'embeddings', match: modelMethod('embedContent'), handler: handleEmbed('embedContent'), errorBody: geminiErrorBody },
+  { kind: 'embeddings', match: modelMethod('batchEmbedContents'), handler: handleEmbed('batchEmbedContents'), errorBody: geminiErrorBody },
+  { kind: 'embeddings', match: modelMethod('predict'), handler: handleEmbed('predict'), errorBody: geminiErrorBody },
+];
+
+export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...GEMINI_ROUTES];
 
 /** The route serving `path`, with what it captured. */
 export function findRoute(path: string): { route: Route; params: RouteParams } | undefined {
