@@ -64,6 +64,14 @@ export {
   type StreamUsage,
 } from './instrumentations/openai/index.js';
 export {
+  GoogleGenAIInstrumentation,
+  GOOGLE_GENAI_SUPPORTED_VERSIONS,
+  geminiUsage,
+  instrumentGoogleGenAI,
+  type GoogleGenAIInstrumentationConfig,
+  type GoogleGenAIInstrumentationOptions,
+} from './instrumentations/google-genai/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,
