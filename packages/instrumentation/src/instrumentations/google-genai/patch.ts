@@ -113,6 +113,23 @@ export function requestModelOf(model: string): string {
   return match !== null ? match[1]! : model;
 }
 
+/** 0.x's ClientError/ServerError carry the HTTP status only in their message. */
+const STATUS_IN_MESSAGE = /^got status: ([1-5]\d\d)\b/;
+
+/**
+ * The error to classify: `error` itself, or for 0.x's ClientError/ServerError (no `status`
+ * field) a stand-in with the status their message starts with, so that `error.type` is the
+ * HTTP status in every major.
+ */
+function classified(error: unknown): unknown {
+  if (!(error instanceof Error) || field(error, 'status') !== undefined) return error;
+  if (error.name !== 'ClientError' && error.name !== 'ServerError' && error.constructor.name !== 'ClientError' && error.constructor.name !== 'ServerError') {
+    return error;
+  }
+  const match = STATUS_IN_MESSAGE.exec(error.message);
+  return match !== null ? { name: error.name, status: Number(match[1]) } : error;
+}
+
 class GenAICall {
   constructor(
     readonly recorder: RequestRecorder,
@@ -121,7 +138,7 @@ class GenAICall {
   ) {}
 
   fail(error: unknown): void {
-    this.recorder.fail(error, this.signal);
+    this.recorder.fail(classified(error), this.signal);
   }
 
   settle(value: unknown): void {
