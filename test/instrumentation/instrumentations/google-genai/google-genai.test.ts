@@ -10,7 +10,7 @@ import * as genaiV0 from 'genai-v0';
 import { startSimServer, type SimBehavior, type SimServer } from '../../../../sim/index.js';
 import { instrumentGoogleGenAI } from '../../../../packages/instrumentation/src/index.js';
 import { ATTR, METRIC } from '../../../../packages/instrumentation/src/semconv.js';
-import { collectGarbage, createTestMetrics, drain, drainTimed, sleep, type TestMetrics } from '../../../helpers/metrics.js';
+import { collectGarbage, createTestMetrics, type Collected, drain, drainTimed, sleep, type TestMetrics } from '../../../helpers/metrics.js';
 
 // The four majors differ in their types; the tests use the surface they share.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -67,6 +67,17 @@ function serverAttrs() {
   return { [ATTR.serverAddress]: '127.0.0.1', [ATTR.serverPort]: server.port };
 }
 
+/** The totals of the gen_ai.client.inference.usage.* counters. */
+function usageCounters(c: Collected) {
+  return {
+    input: c.total(METRIC.usageInputTokens),
+    output: c.total(METRIC.usageOutputTokens),
+    cacheRead: c.total(METRIC.usageCacheReadInputTokens),
+    cacheWrite: c.total(METRIC.usageCacheWriteInputTokens),
+    reasoning: c.total(METRIC.usageReasoningOutputTokens),
+  };
+}
+
 /** Everything that varies between runs of the same request. */
 function normalize(chunks: unknown): unknown {
   return JSON.parse(JSON.stringify(chunks, (key, value: unknown) => (key === 'sdkHttpResponse' || key === 'responseId' ? undefined : value)));
@@ -104,6 +115,8 @@ describe.each(VERSIONS)('@google/genai %s', (_name, genai, { streamErrors, embed
     // input = promptTokenCount (the cached 4 are part of it); output = candidates 6 + thoughts 4.
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(11);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(10);
+    // The usage counters: the cached and thoughts counts as the subsets they are.
+    expect(usageCounters(c)).toEqual({ input: 11, output: 10, cacheRead: 4, cacheWrite: 0, reasoning: 4 });
     expect(c.metric(METRIC.timeToFirstChunk)).toBeUndefined();
     expect(c.total(METRIC.activeRequests)).toBe(0);
     expect(JSON.stringify(c.metrics)).not.toContain('secret prompt');
@@ -135,6 +148,7 @@ describe.each(VERSIONS)('@google/genai %s', (_name, genai, { streamErrors, embed
     // Every chunk reported its usage so far; the last one counts: candidates 4 + thoughts 1.
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(5);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(5);
+    expect(usageCounters(c)).toEqual({ input: 5, output: 5, cacheRead: 0, cacheWrite: 0, reasoning: 1 });
     expect(c.histogram(METRIC.outputTokenRate).sum).toBeCloseTo(4 / tpoc.sum, 6);
     expect(c.total(METRIC.requests, { [ATTR.outcome]: 'success' })).toBe(1);
     expect(c.total(METRIC.activeRequests)).toBe(0);
@@ -298,6 +312,7 @@ describe.each(VERSIONS)('@google/genai %s', (_name, genai, { streamErrors, embed
     expect(c.total(METRIC.requests, { ...attrs, [ATTR.outcome]: 'success' })).toBe(1);
     if (embedUsage) expect(c.histogram(METRIC.tokenUsage, { ...attrs, [ATTR.tokenType]: 'input' }).sum).toBe(9);
     else expect(c.metric(METRIC.tokenUsage)).toBeUndefined();
+    expect(usageCounters(c).input).toBe(embedUsage ? 9 : 0);
     expect(c.histograms(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' })).toEqual([]);
     expect(c.total(METRIC.activeRequests)).toBe(0);
   });
