@@ -43,7 +43,7 @@ describe.concurrent('sim: Gemini wire protocol', () => {
   it('generateContent: thought and answer parts, usageMetadata with cached and thoughts counts, modelVersion', async () => {
     const res = await post('/v1beta/models/gemini-2.5-flash:generateContent', CONTENTS, { chunks: 2, reasoningChunks: 1, promptTokens: 9, cacheReadTokens: 3, tokensPerChunk: 2 });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body: Any = await res.json();
     expect(body.candidates).toEqual([
       { content: { parts: [{ text: 'think1 think2 ', thought: true }, { text: 'tok1 tok2 tok3 tok4 ' }], role: 'model' }, index: 0, finishReason: 'STOP' },
     ]);
@@ -73,7 +73,7 @@ describe.concurrent('sim: Gemini wire protocol', () => {
   it('streamGenerateContent without alt=sse: one JSON array', async () => {
     const res = await post('/v1beta/models/m:streamGenerateContent', CONTENTS, { chunks: 2, noUsage: true });
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const array = await res.json();
+    const array: Any = await res.json();
     expect(array).toHaveLength(3);
     expect(array.some((e: Any) => 'usageMetadata' in e)).toBe(false);
   });
@@ -107,15 +107,15 @@ describe.concurrent('sim: Gemini wire protocol', () => {
   });
 
   it('embedContent, batchEmbedContents and Vertex predict', async () => {
-    const one = await (await post('/v1beta/models/e:embedContent', { content: { parts: [{ text: 'a' }] }, outputDimensionality: 4 }, { promptTokens: 3 })).json();
+    const one: Any = await (await post('/v1beta/models/e:embedContent', { content: { parts: [{ text: 'a' }] }, outputDimensionality: 4 }, { promptTokens: 3 })).json();
     expect(one.embedding.values).toHaveLength(4);
     expect(one.usageMetadata).toEqual({ promptTokenCount: 3, totalTokenCount: 3 });
-    const batch = await (
+    const batch: Any = await (
       await post('/v1beta/models/e:batchEmbedContents', { requests: [{ model: 'models/e', content: { parts: [{ text: 'a' }] } }, { model: 'models/e', content: { parts: [{ text: 'b' }] } }] })
     ).json();
     expect(batch.embeddings).toHaveLength(2);
     expect(batch.embeddings.map((e: Any) => e.values.length)).toEqual([8, 8]);
-    const predict = await (
+    const predict: Any = await (
       await post('/v1beta1/projects/p/locations/us-central1/publishers/google/models/text-embedding-005:predict', { instances: [{ content: 'a' }, { content: 'b' }] }, { promptTokens: 5 })
     ).json();
     expect(predict.predictions.map((p: Any) => p.embeddings.statistics.token_count)).toEqual([3, 2]);
@@ -126,7 +126,7 @@ describe.concurrent('sim: Gemini wire protocol', () => {
     '/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-flash:generateContent',
     '/v1alpha/models/gemini-2.5-flash:generateContent',
   ])('Vertex AI and other API versions: %s', async (path) => {
-    const body = await (await post(path, CONTENTS)).json();
+    const body: Any = await (await post(path, CONTENTS)).json();
     expect(body.modelVersion).toBe('gemini-2.5-flash');
   });
 
