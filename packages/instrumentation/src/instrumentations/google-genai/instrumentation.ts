@@ -3,10 +3,10 @@ import { InferenceInstrumentation, type InferenceInstrumentationConfig } from '.
 import { patchGoogleGenAI } from './patch.js';
 
 /**
- * The `@google/genai` versions patched: every major that runs on the supported Node.js lines,
- * from 0.8 on (the first minors had a different Models; docs/libraries/google-genai.md).
+ * The `@google/genai` versions patched: every release (0.2.0 was the first), all of which run on
+ * the supported Node.js lines; docs/libraries/google-genai.md says how each major is tested.
  */
-export const GOOGLE_GENAI_SUPPORTED_VERSIONS = ['>=0.8.0 <4'];
+export const GOOGLE_GENAI_SUPPORTED_VERSIONS = ['>=0.2.0 <4'];
 
 export type GoogleGenAIInstrumentationConfig = InferenceInstrumentationConfig;
 
