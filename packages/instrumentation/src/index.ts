@@ -73,6 +73,14 @@ export {
   type AnthropicUsage,
 } from './instrumentations/anthropic/index.js';
 export {
+  GoogleGenAIInstrumentation,
+  GOOGLE_GENAI_SUPPORTED_VERSIONS,
+  geminiUsage,
+  instrumentGoogleGenAI,
+  type GoogleGenAIInstrumentationConfig,
+  type GoogleGenAIInstrumentationOptions,
+} from './instrumentations/google-genai/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

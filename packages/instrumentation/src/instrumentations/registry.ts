@@ -16,6 +16,11 @@ import {
   type AnthropicInstrumentationConfig,
 } from './anthropic/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
+import {
+  GoogleGenAIInstrumentation,
+  GOOGLE_GENAI_SUPPORTED_VERSIONS,
+  type GoogleGenAIInstrumentationConfig,
+} from './google-genai/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
 export interface InstrumentationEntry<C = unknown> {
@@ -38,6 +43,7 @@ export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-anthropic'?: AnthropicInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
+  'inference-google-genai'?: GoogleGenAIInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -69,6 +75,14 @@ const ENTRIES: Entries = {
     description:
       'the server side of node:http and node:https (and Express, Fastify, Hono on them): OpenAI-compatible routes served, streamed or not',
     create: (config) => new InferenceServerInstrumentation(config),
+  },
+  'inference-google-genai': {
+    name: 'inference-google-genai',
+    modules: ['@google/genai'],
+    supportedVersions: GOOGLE_GENAI_SUPPORTED_VERSIONS,
+    description:
+      'the `@google/genai` client: models.generateContent, generateContentStream and embedContent (and chats on them), Gemini API and Vertex AI',
+    create: (config) => new GoogleGenAIInstrumentation(config),
   },
 };
 

@@ -50,6 +50,7 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       ...(config.providerName !== undefined ? { providerName: config.providerName } : {}),
     },
     'inference-anthropic': { ...shared },
+    'inference-google-genai': { ...shared },
     'inference-server': {
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
