@@ -42,8 +42,8 @@ export interface InstrumentationEntry<C = unknown> {
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-anthropic'?: AnthropicInstrumentationConfig;
-  'inference-server'?: InferenceServerInstrumentationConfig;
   'inference-google-genai'?: GoogleGenAIInstrumentationConfig;
+  'inference-server'?: InferenceServerInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -66,6 +66,14 @@ const ENTRIES: Entries = {
       'the `@anthropic-ai/sdk` client: messages.create and beta.messages.create, streamed or not, and messages.stream() through them',
     create: (config) => new AnthropicInstrumentation(config),
   },
+  'inference-google-genai': {
+    name: 'inference-google-genai',
+    modules: ['@google/genai'],
+    supportedVersions: GOOGLE_GENAI_SUPPORTED_VERSIONS,
+    description:
+      'the `@google/genai` client: models.generateContent, generateContentStream and embedContent (and chats on them), Gemini API and Vertex AI',
+    create: (config) => new GoogleGenAIInstrumentation(config),
+  },
   'inference-server': {
     name: 'inference-server',
     // node:http and node:https: their Server and ServerResponse prototypes are patched when the
@@ -76,17 +84,9 @@ const ENTRIES: Entries = {
       'the server side of node:http and node:https (and Express, Fastify, Hono on them): OpenAI-compatible routes served, streamed or not',
     create: (config) => new InferenceServerInstrumentation(config),
   },
-  'inference-google-genai': {
-    name: 'inference-google-genai',
-    modules: ['@google/genai'],
-    supportedVersions: GOOGLE_GENAI_SUPPORTED_VERSIONS,
-    description:
-      'the `@google/genai` client: models.generateContent, generateContentStream and embedContent (and chats on them), Gemini API and Vertex AI',
-    create: (config) => new GoogleGenAIInstrumentation(config),
-  },
 };
 
-/** Every library instrumentation of this package, in a stable order. */
+/** Every library instrumentation of this package, in a stable order: the client libraries, then the server side. */
 export const INFERENCE_INSTRUMENTATIONS: readonly InstrumentationEntry[] = Object.values(ENTRIES) as InstrumentationEntry[];
 
 function envList(value: string | undefined): string[] {
