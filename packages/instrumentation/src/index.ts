@@ -64,6 +64,16 @@ export {
   type StreamUsage,
 } from './instrumentations/openai/index.js';
 export {
+  AISDKInstrumentation,
+  AI_SDK_SUPPORTED_VERSIONS,
+  inferenceEmbeddingMiddleware,
+  inferenceMiddleware,
+  type AISDKInstrumentationConfig,
+  type InferenceEmbeddingModelMiddleware,
+  type InferenceLanguageModelMiddleware,
+  type InferenceMiddlewareOptions,
+} from './instrumentations/ai-sdk/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

@@ -10,6 +10,7 @@
  * in the same process) switches only that one.
  */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { AISDKInstrumentation, AI_SDK_SUPPORTED_VERSIONS, type AISDKInstrumentationConfig } from './ai-sdk/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
@@ -32,6 +33,7 @@ export interface InstrumentationEntry<C = unknown> {
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
+  'inference-ai-sdk'?: AISDKInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -55,6 +57,14 @@ const ENTRIES: Entries = {
     description:
       'the server side of node:http and node:https (and Express, Fastify, Hono on them): OpenAI-compatible routes served, streamed or not',
     create: (config) => new InferenceServerInstrumentation(config),
+  },
+  'inference-ai-sdk': {
+    name: 'inference-ai-sdk',
+    modules: ['ai'],
+    supportedVersions: AI_SDK_SUPPORTED_VERSIONS,
+    description:
+      'the Vercel AI SDK (`ai`), any provider: generateText, streamText, generateObject, streamObject, embed and embedMany, each model call',
+    create: (config) => new AISDKInstrumentation(config),
   },
 };
 
