@@ -46,6 +46,26 @@ function serverOfModel(model: Obj): ServerAttributes {
   }
 }
 
+/**
+ * The model each `wrapLanguageModel` / `wrapEmbeddingModel` result wraps (the patch records it):
+ * a wrapper has no provider config of its own, its inner model has.
+ */
+const innerModels = new WeakMap<object, object>();
+
+export function linkWrappedModel(wrapper: unknown, inner: unknown): void {
+  if (isObject(wrapper) && isObject(inner) && wrapper !== inner) innerModels.set(wrapper, inner);
+}
+
+function serverThrough(model: Obj): ServerAttributes {
+  let current: Obj | undefined = model;
+  for (let depth = 0; current !== undefined && depth < 16; depth++) {
+    const server = serverOfModel(current);
+    if (server.address !== undefined) return server;
+    current = innerModels.get(current) as Obj | undefined;
+  }
+  return {};
+}
+
 function modelInfo(model: Obj, embedding: boolean): ModelInfo {
   let info = infos.get(model);
   if (info === undefined) {
@@ -54,7 +74,7 @@ function modelInfo(model: Obj, embedding: boolean): ModelInfo {
       family: usageFamily(model.provider),
       model: typeof model.modelId === 'string' ? model.modelId : undefined,
       operation: embedding ? OPERATION.embeddings : languageOperation(model.provider),
-      server: serverOfModel(model),
+      server: serverThrough(model),
     };
     infos.set(model, info);
   }

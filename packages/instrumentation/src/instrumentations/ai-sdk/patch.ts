@@ -8,12 +8,31 @@ import { isObject, isRecord, type Obj } from '../../core/guards.js';
 import { reportInternalError } from '../../core/internal-errors.js';
 import { originalOf, type AnyFunction } from '../../core/wrap.js';
 import { observedModel } from './model.js';
-import type { MetricsSource } from './observe.js';
+import { linkWrappedModel, type MetricsSource } from './observe.js';
 
 /** The exported functions that take `{ model }` and call it (`embed`/`embedMany` an embedding model). */
 export const AI_SDK_FUNCTIONS = ['generateText', 'streamText', 'generateObject', 'streamObject', 'embed', 'embedMany'] as const;
 
+/** The wrappers, watched so that a wrapped model is recorded with its inner model's server. */
+export const AI_SDK_WRAPPERS = ['wrapLanguageModel', 'experimental_wrapLanguageModel', 'wrapEmbeddingModel'] as const;
+
 const ORIGINAL = Symbol.for('otel-inference.original');
+
+function linkingWrapper(original: AnyFunction, name: string): AnyFunction {
+  const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+    const result = original.apply(this, args);
+    try {
+      linkWrappedModel(result, isRecord(args[0]) ? args[0].model : undefined);
+    } catch (error) {
+      reportInternalError(`ai-sdk ${name}`, error);
+    }
+    return result;
+  };
+  Object.defineProperty(wrapper, 'name', { value: original.name });
+  Object.defineProperty(wrapper, 'length', { value: original.length });
+  Object.defineProperty(wrapper, ORIGINAL, { value: original });
+  return wrapper;
+}
 
 /**
  * A model given by its id (`model: 'openai/gpt-4o'`, ai 5 and later) is resolved the way the SDK
@@ -85,6 +104,10 @@ export function patchAISDK(moduleExports: unknown, metrics: MetricsSource): Patc
     if (wrappers.size === 0) {
       diag.warn('otel-inference: the `ai` module has none of generateText, streamText, generateObject, streamObject, embed, embedMany');
       return { exports: moduleExports, undo: () => {} };
+    }
+    for (const name of AI_SDK_WRAPPERS) {
+      const current = moduleExports[name];
+      if (typeof current === 'function') wrappers.set(name, linkingWrapper(originalOf(current as AnyFunction), name));
     }
   } catch (error) {
     reportInternalError('ai-sdk patch', error);
