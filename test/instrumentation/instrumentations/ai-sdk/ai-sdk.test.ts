@@ -72,6 +72,21 @@ describe.each(AI_SDK_VERSIONS)('$name', (v: AISDKVersion) => {
       expectSettled(c);
     });
 
+    it('cache read and reasoning tokens reach the usage counters (chat and Responses)', async () => {
+      const behavior = { chunks: 3, reasoningChunks: 1, promptTokens: 9, cacheReadTokens: 4 };
+      const c = await withMetrics(async (t) => {
+        const ai = patchedAI(v, t.metrics);
+        const provider = openaiProvider(v, server.url, behavior);
+        await ai.generateText({ model: provider.chat('gpt-4o'), prompt, maxRetries: 0 });
+        await ai.streamText({ model: provider.chat('gpt-4o'), prompt, maxRetries: 0 }).consumeStream();
+        await ai.generateText({ model: provider.responses('gpt-5'), prompt, maxRetries: 0 });
+      });
+      expect(c.total(METRIC.usageInputTokens)).toBe(27);
+      expect(c.total(METRIC.usageOutputTokens)).toBe(12);
+      expect(c.total(METRIC.usageCacheReadInputTokens)).toBe(12);
+      expect(c.total(METRIC.usageReasoningOutputTokens)).toBe(3);
+    });
+
     it('generateText on the Responses API: one operation', async () => {
       const c = await withMetrics(async (t) => {
         const ai = patchedAI(v, t.metrics);
