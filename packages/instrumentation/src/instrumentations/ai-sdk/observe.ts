@@ -352,6 +352,12 @@ export function observeStream(metrics: MetricsSource, model: unknown, params: un
   if (recorder === undefined || info === undefined) return call();
   const signal = abortSignalOf(params);
   const family = info.family;
+  // The caller's abort ends the call then, as cancelled: once aborted, an SDK may stop reading
+  // the stream it no longer wants (ai 4 to 6 on Node.js 22), and the read that would say so never comes.
+  if (signal !== undefined) {
+    if (signal.aborted) recorder.cancel();
+    else signal.addEventListener('abort', () => recorder.cancel(), { once: true });
+  }
   let result: unknown;
   try {
     result = call();
