@@ -149,31 +149,6 @@ describe.each(AI_SDK_VERSIONS)('$name', (v: AISDKVersion) => {
       expectSettled(c);
     });
 
-    it('streamText aborted mid-stream: cancelled', async () => {
-      const c = await withMetrics(async (t) => {
-        const ai = patchedAI(v, t.metrics);
-        const controller = new AbortController();
-        const result = ai.streamText({
-          model: openaiProvider(v, server.url, { chunks: 6, chunkMs: 20 }).chat('gpt-4o'),
-          prompt,
-          maxRetries: 0,
-          abortSignal: controller.signal,
-          onError: () => {},
-        });
-        let n = 0;
-        try {
-          for await (const _ of result.textStream) if (++n === 2) controller.abort();
-        } catch (error) {
-          expect((error as Error).name).toBe('AbortError');
-        }
-        for (let i = 0; i < 50 && (await t.collect()).total(METRIC.requests) < 1; i++) await sleep(10);
-      });
-      expect(c.sums(METRIC.requests).map((p) => [p.attributes[ATTR.outcome], p.attributes[ATTR.errorType], p.value])).toEqual([
-        [OUTCOME.cancelled, undefined, 1],
-      ]);
-      expectSettled(c);
-    });
-
     it('a connection dropped mid-stream: error, error.type TypeError (not the 200 the SDK error carries)', async () => {
       const c = await withMetrics(async (t) => {
         const ai = patchedAI(v, t.metrics);
@@ -321,6 +296,31 @@ describe.each(AI_SDK_VERSIONS)('$name', (v: AISDKVersion) => {
   });
 
   describe('timing (alone, so that no other test delays the sim’s chunks)', () => {
+    it('streamText aborted mid-stream: cancelled', async () => {
+      const c = await withMetrics(async (t) => {
+        const ai = patchedAI(v, t.metrics);
+        const controller = new AbortController();
+        const result = ai.streamText({
+          model: openaiProvider(v, server.url, { chunks: 6, chunkMs: 20 }).chat('gpt-4o'),
+          prompt,
+          maxRetries: 0,
+          abortSignal: controller.signal,
+          onError: () => {},
+        });
+        let n = 0;
+        try {
+          for await (const _ of result.textStream) if (++n === 2) controller.abort();
+        } catch (error) {
+          expect((error as Error).name).toBe('AbortError');
+        }
+        for (let i = 0; i < 50 && (await t.collect()).total(METRIC.requests) < 1; i++) await sleep(10);
+      });
+      expect(c.sums(METRIC.requests).map((p) => [p.attributes[ATTR.outcome], p.attributes[ATTR.errorType], p.value])).toEqual([
+        [OUTCOME.cancelled, undefined, 1],
+      ]);
+      expectSettled(c);
+    });
+
     it('streamText textStream: time to first chunk from the call, one gap per later output part, usage from the finish part', async () => {
       const TTFT_MS = 40;
       const CHUNK_MS = 10;
