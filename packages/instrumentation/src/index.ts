@@ -81,6 +81,16 @@ export {
   type GoogleGenAIInstrumentationOptions,
 } from './instrumentations/google-genai/index.js';
 export {
+  AISDKInstrumentation,
+  AI_SDK_SUPPORTED_VERSIONS,
+  inferenceEmbeddingMiddleware,
+  inferenceMiddleware,
+  type AISDKInstrumentationConfig,
+  type InferenceEmbeddingModelMiddleware,
+  type InferenceLanguageModelMiddleware,
+  type InferenceMiddlewareOptions,
+} from './instrumentations/ai-sdk/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

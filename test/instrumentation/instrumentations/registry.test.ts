@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  AISDKInstrumentation,
   AnthropicInstrumentation,
   GoogleGenAIInstrumentation,
   INFERENCE_INSTRUMENTATIONS,
@@ -14,6 +15,7 @@ import {
 const EXPECTED = [
   ['inference-openai', ['openai'], OpenAIInstrumentation],
   ['inference-anthropic', ['@anthropic-ai/sdk'], AnthropicInstrumentation],
+  ['inference-ai-sdk', ['ai'], AISDKInstrumentation],
   ['inference-google-genai', ['@google/genai'], GoogleGenAIInstrumentation],
   // Patches node:http/https prototypes when enabled: no loader hook needed.
   ['inference-server', [], InferenceServerInstrumentation],

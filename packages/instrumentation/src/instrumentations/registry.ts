@@ -15,6 +15,7 @@ import {
   ANTHROPIC_SUPPORTED_VERSIONS,
   type AnthropicInstrumentationConfig,
 } from './anthropic/instrumentation.js';
+import { AISDKInstrumentation, AI_SDK_SUPPORTED_VERSIONS, type AISDKInstrumentationConfig } from './ai-sdk/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
 import {
   GoogleGenAIInstrumentation,
@@ -42,6 +43,7 @@ export interface InstrumentationEntry<C = unknown> {
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-anthropic'?: AnthropicInstrumentationConfig;
+  'inference-ai-sdk'?: AISDKInstrumentationConfig;
   'inference-google-genai'?: GoogleGenAIInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
 }
@@ -65,6 +67,14 @@ const ENTRIES: Entries = {
     description:
       'the `@anthropic-ai/sdk` client: messages.create and beta.messages.create, streamed or not, and messages.stream() through them',
     create: (config) => new AnthropicInstrumentation(config),
+  },
+  'inference-ai-sdk': {
+    name: 'inference-ai-sdk',
+    modules: ['ai'],
+    supportedVersions: AI_SDK_SUPPORTED_VERSIONS,
+    description:
+      'the Vercel AI SDK (`ai`), any provider: generateText, streamText, generateObject, streamObject, embed and embedMany, each model call',
+    create: (config) => new AISDKInstrumentation(config),
   },
   'inference-google-genai': {
     name: 'inference-google-genai',

@@ -55,6 +55,7 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
     },
+    'inference-ai-sdk': { ...shared },
   };
 }
 
