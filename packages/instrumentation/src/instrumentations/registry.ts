@@ -11,6 +11,12 @@
  */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
+import {
+  LangChainInstrumentation,
+  LANGCHAIN_MODULES,
+  LANGCHAIN_SUPPORTED_VERSIONS,
+  type LangChainInstrumentationConfig,
+} from './langchain/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
 export interface InstrumentationEntry<C = unknown> {
@@ -32,6 +38,7 @@ export interface InstrumentationEntry<C = unknown> {
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
+  'inference-langchain'?: LangChainInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -45,6 +52,16 @@ const ENTRIES: Entries = {
     supportedVersions: OPENAI_SUPPORTED_VERSIONS,
     description: 'the `openai` client: chat.completions, completions, responses and embeddings, streamed or not',
     create: (config) => new OpenAIInstrumentation(config),
+  },
+  'inference-langchain': {
+    name: 'inference-langchain',
+    // The public specifiers of the files hooked (BaseChatModel, BaseLLM): every model package
+    // imports one of them.
+    modules: LANGCHAIN_MODULES,
+    supportedVersions: LANGCHAIN_SUPPORTED_VERSIONS,
+    description:
+      '`@langchain/core`: every chat model and LLM run, of any model class, through a callback handler on its configure hook; runs of a client library another entry records are left to it',
+    create: (config) => new LangChainInstrumentation(config),
   },
   'inference-server': {
     name: 'inference-server',
