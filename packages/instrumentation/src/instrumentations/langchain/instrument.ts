@@ -28,9 +28,6 @@ export interface LangChainInstrumentationOptions {
   metrics?: InferenceMetrics;
 }
 
-/** Context modules (one per copy of @langchain/core) whose hook is registered, and the handler it reads. */
-const registered = new WeakSet<object>();
-
 /**
  * Registers the configure hook of one copy of `@langchain/core` and sets its context variable to
  * `handler`. LangChain keeps both in an AsyncLocalStorage context: they apply to what runs
@@ -42,10 +39,9 @@ export function attachHandler(context: unknown, handler: InferenceCallbackHandle
   if (!isObject(context)) return false;
   const { registerConfigureHook, setContextVariable } = context;
   if (typeof registerConfigureHook !== 'function' || typeof setContextVariable !== 'function') return false;
-  if (!registered.has(context)) {
-    registerConfigureHook({ contextVar: HANDLER_CONTEXT_VARIABLE });
-    registered.add(context);
-  }
+  // Registered again at each call: an earlier registration may belong to another async context.
+  // A hook listed twice adds the handler once (LangChain keeps one handler of a name per run).
+  registerConfigureHook({ contextVar: HANDLER_CONTEXT_VARIABLE });
   setContextVariable(HANDLER_CONTEXT_VARIABLE, handler);
   return true;
 }
