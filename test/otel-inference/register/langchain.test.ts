@@ -24,7 +24,7 @@ async function runApp(app: string, env: Record<string, string> = {}, loader?: 'i
       app,
       ...(loader !== undefined ? { loader } : {}),
       // Several Node.js processes at once on a small CI machine.
-      timeoutMs: 60_000,
+      timeoutMs: 90_000,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, SIM_URL: sim.url, ...env },
     });
     expect(res.code, res.stderr).toBe(0);
@@ -51,7 +51,8 @@ function active(points: Point[]): number {
   return points.filter((p) => p.metric === 'inference.requests.active').reduce((sum, p) => sum + p.value, 0);
 }
 
-describe.concurrent('@langchain/core through otel-inference/register', () => {
+// Loading LangChain costs each process ~1.5 s of CPU: a generous timeout for a busy machine.
+describe.concurrent('@langchain/core through otel-inference/register', { timeout: 120_000 }, () => {
   it.each([
     { app: 'langchain-esm.mjs', how: 'ESM, @langchain/core 1.x' },
     { app: 'langchain-cjs.cjs', how: 'CJS, @langchain/core 1.x' },
@@ -87,6 +88,10 @@ describe.concurrent('@langchain/core through otel-inference/register', () => {
       'output false 3',
       'output true 3',
     ]);
+    const counted = (metric: string) =>
+      points.filter((p) => p.metric === metric && p.attributes['gen_ai.provider.name'] === 'openai').reduce((sum, p) => sum + p.value, 0);
+    expect(counted('gen_ai.client.inference.usage.input_tokens')).toBe(18);
+    expect(counted('gen_ai.client.inference.usage.output_tokens')).toBe(6);
     const ttft = points.filter((p) => p.metric === 'gen_ai.client.operation.time_to_first_chunk' && p.attributes['gen_ai.provider.name'] === 'openai');
     expect(ttft.map((p) => p.value)).toEqual([1]);
     expect(active(points)).toBe(0);

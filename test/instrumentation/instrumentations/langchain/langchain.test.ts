@@ -30,6 +30,8 @@ interface Version {
   FakeListChatModel: new (fields: Record<string, unknown>) => ChatModel;
   modules: { chatModels: unknown; llms: unknown; context: unknown };
   OpenAIClient: unknown;
+  /** Whether its ChatOpenAI passes `delta.reasoning_content` chunks on (0.6 drops them). */
+  reasoningChunks: boolean;
 }
 const VERSIONS: Version[] = [
   {
@@ -38,6 +40,7 @@ const VERSIONS: Version[] = [
     FakeListChatModel: FakeListChatModelv1 as unknown as Version['FakeListChatModel'],
     modules: { chatModels: chatModelsV1, llms: llmsV1, context: contextV1 },
     OpenAIClient: OpenAIClientV1,
+    reasoningChunks: true,
   },
   {
     name: '@langchain/core 0.3',
@@ -45,6 +48,7 @@ const VERSIONS: Version[] = [
     FakeListChatModel: v0.FakeListChatModel as unknown as Version['FakeListChatModel'],
     modules: { chatModels: v0.chatModels, llms: v0.llms, context: v0.context },
     OpenAIClient: v0.OpenAIClient,
+    reasoningChunks: false,
   },
 ];
 
@@ -129,6 +133,24 @@ describe.each(VERSIONS)('$name', (version) => {
     expect(tokens(c)).toEqual({ input: 9, output: 3 });
     expect(c.histograms(METRIC.timeToFirstChunk)).toEqual([]);
     expect(c.total(METRIC.activeRequests)).toBe(0);
+  });
+
+  it('the usage counters: cache read and reasoning tokens from usage_metadata, streamed or not', async () => {
+    instrument(version);
+    const behavior = { cacheReadTokens: 4, reasoningChunks: 2 };
+    await chat(version, behavior).invoke('hi');
+    for await (const _ of await chat(version, behavior).stream('hi'));
+    const c = await t.collect();
+    expect(operations(c)).toEqual({ 'openai false success': 1, 'openai true success': 1 });
+    for (const stream of [false, true]) {
+      const match = { [ATTR.requestStream]: stream };
+      expect(c.total(METRIC.usageInputTokens, match)).toBe(9);
+      expect(c.total(METRIC.usageOutputTokens, match)).toBe(5);
+      expect(c.total(METRIC.usageCacheReadInputTokens, match)).toBe(4);
+      expect(c.total(METRIC.usageReasoningOutputTokens, match)).toBe(2);
+    }
+    // Reasoning chunks carry output: 2 reasoning + 3 content chunks, 4 gaps, where ChatOpenAI passes them on.
+    expect(c.histogram(METRIC.timePerOutputChunk).count).toBe(version.reasoningChunks ? 4 : 2);
   });
 
   it('batch: one operation per input', async () => {
