@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
+  LangChainInstrumentation,
   OpenAIInstrumentation,
   enabledByEnv,
   getInferenceInstrumentations,
@@ -19,11 +20,14 @@ describe('the instrumentation registry', () => {
   it('names each instrumentation once, with the modules it patches', () => {
     expect(INFERENCE_INSTRUMENTATIONS.map((e) => [e.name, e.modules])).toEqual([
       ['inference-openai', ['openai']],
+      // The public specifiers of the files it hooks (BaseChatModel, BaseLLM).
+      ['inference-langchain', ['@langchain/core/language_models/chat_models', '@langchain/core/language_models/llms']],
       // Patches node:http/https prototypes when enabled: no loader hook needed.
       ['inference-server', []],
     ]);
     expect(INFERENCE_INSTRUMENTATIONS[0]!.create({ enabled: false })).toBeInstanceOf(OpenAIInstrumentation);
-    expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(LangChainInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[2]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
   });
 
   it.each([
@@ -39,13 +43,19 @@ describe('the instrumentation registry', () => {
   });
 
   it('getInferenceInstrumentations follows the environment; a config `enabled` overrides it', () => {
-    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-server';
+    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-langchain,inference-server';
     expect(getInferenceInstrumentations()).toEqual([]);
     const forced = getInferenceInstrumentations({ 'inference-openai': { enabled: true } });
     expect(forced).toHaveLength(1);
     expect(forced[0]).toBeInstanceOf(OpenAIInstrumentation);
     forced[0]!.disable();
     delete process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS;
-    expect(getInferenceInstrumentations({ 'inference-openai': { enabled: false }, 'inference-server': { enabled: false } })).toEqual([]);
+    expect(
+      getInferenceInstrumentations({
+        'inference-openai': { enabled: false },
+        'inference-langchain': { enabled: false },
+        'inference-server': { enabled: false },
+      }),
+    ).toEqual([]);
   });
 });
