@@ -31,6 +31,8 @@ export interface InferenceCallbackHandlerOptions {
 interface Run {
   readonly recorder: RequestRecorder;
   readonly signal: AbortSignal | undefined;
+  /** Removes the signal's abort listener. */
+  unlisten: (() => void) | undefined;
   /** Ended by its stream scope if the caller gives up; not subject to `abandonAfterMs`. */
   readonly scoped: boolean;
   lastActivity: number;
@@ -166,7 +168,11 @@ export class InferenceCallbackHandler {
   private take(runId: unknown): Run | undefined {
     if (typeof runId !== 'string') return undefined;
     const run = this.runs.get(runId);
-    if (run !== undefined) this.runs.delete(runId);
+    if (run !== undefined) {
+      this.runs.delete(runId);
+      run.unlisten?.();
+      run.unlisten = undefined;
+    }
     return run;
   }
 
@@ -201,14 +207,23 @@ export class InferenceCallbackHandler {
         stream,
       );
       if (recorder === undefined) return;
-      const signal = field(field(extraParams, 'options'), 'signal');
-      this.runs.set(runId, {
-        recorder,
-        signal: signal instanceof AbortSignal ? signal : undefined,
-        scoped: inStream,
-        lastActivity: performance.now(),
-      });
-      if (inStream) scope!.attach(recorder, () => this.runs.delete(runId));
+      const option = field(field(extraParams, 'options'), 'signal');
+      const signal = option instanceof AbortSignal ? option : undefined;
+      const run: Run = { recorder, signal, unlisten: undefined, scoped: inStream, lastActivity: performance.now() };
+      this.runs.set(runId, run);
+      if (signal !== undefined) {
+        // The caller's abort ends the run at once: LangChain 1.x may hand the caller the abort
+        // error from a race with the signal while the model's generator stays suspended, and
+        // then no callback ever comes.
+        const onAbort = () => this.take(runId)?.recorder.fail(signal.reason, signal);
+        if (signal.aborted) {
+          onAbort();
+          return;
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+        run.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
+      if (inStream) scope!.attach(recorder, () => this.take(runId));
       else if (this.abandonAfterMs > 0) this.startSweep();
     } catch (error) {
       reportInternalError('langchain run start', error);
@@ -227,12 +242,12 @@ export class InferenceCallbackHandler {
     let unscoped = 0;
     for (const [runId, run] of this.runs) {
       if (run.recorder.ended) {
-        this.runs.delete(runId);
+        this.take(runId);
         continue;
       }
       if (run.scoped) continue;
       if (now - run.lastActivity >= this.abandonAfterMs) {
-        this.runs.delete(runId);
+        this.take(runId);
         run.recorder.abandon();
       } else {
         unscoped++;
