@@ -91,6 +91,19 @@ export {
   type InferenceMiddlewareOptions,
 } from './instrumentations/ai-sdk/index.js';
 export {
+  HANDLER_CONTEXT_VARIABLE,
+  InferenceCallbackHandler,
+  instrumentLangChain,
+  LangChainInstrumentation,
+  LANGCHAIN_MODULES,
+  LANGCHAIN_SUPPORTED_VERSIONS,
+  type InferenceCallbackHandlerOptions,
+  type LangChainInstrumentationConfig,
+  type LangChainInstrumentationOptions,
+  type LangChainModules,
+} from './instrumentations/langchain/index.js';
+export { isInstrumented, markInstrumented } from './core/instrumented.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

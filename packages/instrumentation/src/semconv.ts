@@ -133,18 +133,18 @@ export const PROVIDER = {
   gcpVertexAi: 'gcp.vertex_ai',
   /** Any other Google generative AI endpoint. */
   gcpGenAi: 'gcp.gen_ai',
-  /** Not a semconv value (semconv names none for Ollama): this project's own. */
-  ollama: 'ollama',
-  /** Any other OpenAI-compatible server (vLLM, Ollama, a gateway) unless the user names it. */
-  openaiCompatible: 'openai_compatible',
-  mistralAi: 'mistral_ai',
   groq: 'groq',
+  mistralAi: 'mistral_ai',
   deepseek: 'deepseek',
   xAi: 'x_ai',
   perplexity: 'perplexity',
   cohere: 'cohere',
   ibmWatsonxAi: 'ibm.watsonx.ai',
   azureAiInference: 'azure.ai.inference',
+  /** Not a semconv value (semconv names none for Ollama): this project's own. */
+  ollama: 'ollama',
+  /** Any other OpenAI-compatible server (vLLM, Ollama, a gateway) unless the user names it. */
+  openaiCompatible: 'openai_compatible',
 } as const;
 
 /** Phases a model server reports; apps may name other stages (label values stay bounded). */

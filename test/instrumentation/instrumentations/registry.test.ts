@@ -5,6 +5,7 @@ import {
   GoogleGenAIInstrumentation,
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
+  LangChainInstrumentation,
   OpenAIInstrumentation,
   enabledByEnv,
   getInferenceInstrumentations,
@@ -17,6 +18,8 @@ const EXPECTED = [
   ['inference-anthropic', ['@anthropic-ai/sdk'], AnthropicInstrumentation],
   ['inference-ai-sdk', ['ai'], AISDKInstrumentation],
   ['inference-google-genai', ['@google/genai'], GoogleGenAIInstrumentation],
+  // The ESM loader hook matches exact specifiers: the two modules whose classes are patched.
+  ['inference-langchain', ['@langchain/core/language_models/chat_models', '@langchain/core/language_models/llms'], LangChainInstrumentation],
   // Patches node:http/https prototypes when enabled: no loader hook needed.
   ['inference-server', [], InferenceServerInstrumentation],
 ] as const;

@@ -22,6 +22,12 @@ import {
   GOOGLE_GENAI_SUPPORTED_VERSIONS,
   type GoogleGenAIInstrumentationConfig,
 } from './google-genai/instrumentation.js';
+import {
+  LangChainInstrumentation,
+  LANGCHAIN_MODULES,
+  LANGCHAIN_SUPPORTED_VERSIONS,
+  type LangChainInstrumentationConfig,
+} from './langchain/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
 export interface InstrumentationEntry<C = unknown> {
@@ -45,6 +51,7 @@ export interface InferenceInstrumentationsConfig {
   'inference-anthropic'?: AnthropicInstrumentationConfig;
   'inference-ai-sdk'?: AISDKInstrumentationConfig;
   'inference-google-genai'?: GoogleGenAIInstrumentationConfig;
+  'inference-langchain'?: LangChainInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
 }
 
@@ -83,6 +90,16 @@ const ENTRIES: Entries = {
     description:
       'the `@google/genai` client: models.generateContent, generateContentStream and embedContent (and chats on them), Gemini API and Vertex AI',
     create: (config) => new GoogleGenAIInstrumentation(config),
+  },
+  'inference-langchain': {
+    name: 'inference-langchain',
+    // The public specifiers of the files hooked (BaseChatModel, BaseLLM): every model package
+    // imports one of them.
+    modules: LANGCHAIN_MODULES,
+    supportedVersions: LANGCHAIN_SUPPORTED_VERSIONS,
+    description:
+      '`@langchain/core`: every chat model and LLM run, of any model class, through a callback handler on its configure hook; runs of a client library another entry records are left to it',
+    create: (config) => new LangChainInstrumentation(config),
   },
   'inference-server': {
     name: 'inference-server',

@@ -51,6 +51,7 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
     },
     'inference-anthropic': { ...shared },
     'inference-google-genai': { ...shared },
+    'inference-langchain': { ...shared },
     'inference-server': {
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),

@@ -7,6 +7,7 @@
 import { diag } from '@opentelemetry/api';
 import { isObject, type Obj } from '../../core/guards.js';
 import { reportInternalError } from '../../core/internal-errors.js';
+import { markInstrumented } from '../../core/instrumented.js';
 import { defaultInferenceMetrics, type InferenceMetrics } from '../../core/metrics.js';
 import type { RequestRecorder } from '../../core/recorder.js';
 import { serverOfUrl } from '../../core/server.js';
@@ -237,6 +238,8 @@ export function patchOpenAI(
       undo.push(wrapMethod(proto, 'create', (original) => recordingCreate(original, endpoint, config)));
     }
     if (undo.length === 0) diag.warn('otel-inference: instrumentOpenAI found no openai client resources to instrument');
+    // Frameworks on top of openai (LangChain's ChatOpenAI) leave its calls to this adapter.
+    else undo.push(markInstrumented('openai'));
   } catch (error) {
     reportInternalError('instrumentOpenAI', error);
   }
