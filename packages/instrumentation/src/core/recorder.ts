@@ -214,18 +214,22 @@ export class RequestRecorder implements InferenceTracker {
     this.finish(OUTCOME.success, undefined, clock.now());
   }
 
-  fail(error: unknown, signal?: AbortSignal): void {
+  /**
+   * `errorType`, when given, replaces the `error.type` read from `error` (an adapter that knows
+   * the provider's own code for an error with no HTTP status, such as one inside a stream).
+   */
+  fail(error: unknown, signal?: AbortSignal, errorType?: string): void {
     const endedAt = clock.now();
     let outcome: Outcome = OUTCOME.error;
-    let errorType: string | undefined = ERROR_TYPE.other;
+    let type: string | undefined = ERROR_TYPE.other;
     try {
       outcome = outcomeOfError(error, signal);
-      errorType = outcome === OUTCOME.error ? errorTypeOf(error) : undefined;
+      type = outcome === OUTCOME.error ? (errorType ?? errorTypeOf(error)) : undefined;
     } catch (classifyError) {
       // An error object with throwing getters still ends the request, as `_OTHER`.
       reportInternalError('error.type', classifyError);
     }
-    this.finish(outcome, errorType, endedAt);
+    this.finish(outcome, type, endedAt);
   }
 
   /** `reason`, when given, becomes `error.type` (e.g. `shutdown`); a caller's own cancel has none. */
