@@ -7,6 +7,7 @@ import { handleChat } from './handlers/chat.js';
 import { handleCompletions } from './handlers/completions.js';
 import { handleEmbeddings } from './handlers/embeddings.js';
 import { handleResponses } from './handlers/responses.js';
+import { handleOllamaChat, handleOllamaEmbed, handleOllamaEmbeddings, handleOllamaGenerate, ollamaErrorBody } from './handlers/ollama.js';
 import { errorBody } from './http.js';
 import type { RouteKind } from './profile.js';
 
@@ -39,7 +40,15 @@ const OPENAI_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: exactPath('/embeddings'), handler: handleEmbeddings, errorBody },
 ];
 
-export const ROUTES: readonly Route[] = [...OPENAI_ROUTES];
+/** Ollama's native API (the `ollama` npm client's), NDJSON streams and `{"error": "…"}` bodies. */
+const OLLAMA_ROUTES: readonly Route[] = [
+  { kind: 'chat', match: exactPath('/api/chat'), handler: handleOllamaChat, errorBody: ollamaErrorBody },
+  { kind: 'completions', match: exactPath('/api/generate'), handler: handleOllamaGenerate, errorBody: ollamaErrorBody },
+  { kind: 'embeddings', match: exactPath('/api/embed'), handler: handleOllamaEmbed, errorBody: ollamaErrorBody },
+  { kind: 'embeddings', match: exactPath('/api/embeddings'), handler: handleOllamaEmbeddings, errorBody: ollamaErrorBody },
+];
+
+export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...OLLAMA_ROUTES];
 
 /** The route serving `path`, with what it captured. */
 export function findRoute(path: string): { route: Route; params: RouteParams } | undefined {
