@@ -78,8 +78,8 @@ interface Dialect {
   /** A streamed object carrying `text` as content (or a tool call), or as thinking. */
   content(text: string, i: number): Json;
   thinking(text: string): Json;
-  /** The fields of the last object (stream) or the whole answer (no stream). */
-  done(full: { content: string; thinking: string }): Json;
+  /** The fields of the last object of a stream, or of the `whole` answer (no stream). */
+  done(full: { content: string; thinking: string }, whole: boolean): Json;
 }
 
 function chatDialect(p: Behavior, plan: OutputPlan): Dialect {
@@ -89,10 +89,11 @@ function chatDialect(p: Behavior, plan: OutputPlan): Dialect {
     content: (text) =>
       p.toolCall ? { message: { role: 'assistant', content: '', tool_calls: toolCall() } } : { message: { role: 'assistant', content: text } },
     thinking: (text) => ({ message: { role: 'assistant', content: '', thinking: text } }),
-    done: ({ content, thinking }) => {
+    done: ({ content, thinking }, whole) => {
       const message: Json = { role: 'assistant', content: p.toolCall ? '' : content };
       if (thinking !== '') message.thinking = thinking;
-      if (p.toolCall) message.tool_calls = toolCall();
+      // A stream's last object carries no output: the call went out in its own object.
+      if (p.toolCall && whole) message.tool_calls = toolCall();
       return { message, done: true, done_reason: 'stop' };
     },
   };
@@ -128,7 +129,7 @@ function serve(ctx: RequestContext, body: JsonObject, p: Behavior, plan: OutputP
           if (p.dropAfterChunks !== undefined) return ctx.drop();
           if (failAt !== undefined) return sendJson(res, 500, ollamaErrorBody(500, STREAM_ERROR));
           const full = { content: plan.content.join(''), thinking: plan.reasoning.join('') };
-          sendJson(res, 200, { ...stamp(dialect.done(full)), ...finalMetrics(ctx, p, plan) });
+          sendJson(res, 200, { ...stamp(dialect.done(full, true)), ...finalMetrics(ctx, p, plan) });
         },
       },
     ]);
@@ -146,7 +147,7 @@ function serve(ctx: RequestContext, body: JsonObject, p: Behavior, plan: OutputP
     ? [{ at: plan.contentTimes[plan.content.length - 1]!, chunk: () => stamp(dialect.content('', 0)) }]
     : plan.content.map((text, i) => ({ at: plan.contentTimes[i]!, chunk: () => stamp(dialect.content(text, i)) }));
   const finish = (): void => {
-    send({ ...stamp(dialect.done({ content: '', thinking: '' })), ...finalMetrics(ctx, p, plan) });
+    send({ ...stamp(dialect.done({ content: '', thinking: '' }, false)), ...finalMetrics(ctx, p, plan) });
     res.end();
   };
 

@@ -103,6 +103,7 @@ describe.concurrent('ollama wire protocol', () => {
     expect(chunks).toHaveLength(2);
     expect(chunks[0]!.message.tool_calls).toEqual([{ function: { name: 'get_weather', arguments: { q: 'tok1 tok2 tok3 ' } } }]);
     expect(chunks[1]!.done).toBe(true);
+    expect(chunks[1]!.message.tool_calls).toBeUndefined();
   });
 
   it('streams by default, as Ollama does when the body has no stream field', async () => {

@@ -64,6 +64,16 @@ export {
   type StreamUsage,
 } from './instrumentations/openai/index.js';
 export {
+  OllamaInstrumentation,
+  OLLAMA_SUPPORTED_VERSIONS,
+  instrumentOllama,
+  isOllamaOutputChunk,
+  ollamaResponseModel,
+  ollamaUsage,
+  type OllamaInstrumentationConfig,
+  type OllamaInstrumentationOptions,
+} from './instrumentations/ollama/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

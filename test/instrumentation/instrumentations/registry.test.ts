@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
+  OllamaInstrumentation,
   OpenAIInstrumentation,
   enabledByEnv,
   getInferenceInstrumentations,
@@ -21,9 +22,11 @@ describe('the instrumentation registry', () => {
       ['inference-openai', ['openai']],
       // Patches node:http/https prototypes when enabled: no loader hook needed.
       ['inference-server', []],
+      ['inference-ollama', ['ollama', 'ollama/browser']],
     ]);
     expect(INFERENCE_INSTRUMENTATIONS[0]!.create({ enabled: false })).toBeInstanceOf(OpenAIInstrumentation);
     expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[2]!.create({ enabled: false })).toBeInstanceOf(OllamaInstrumentation);
   });
 
   it.each([
@@ -39,13 +42,19 @@ describe('the instrumentation registry', () => {
   });
 
   it('getInferenceInstrumentations follows the environment; a config `enabled` overrides it', () => {
-    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-server';
+    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-server,inference-ollama';
     expect(getInferenceInstrumentations()).toEqual([]);
     const forced = getInferenceInstrumentations({ 'inference-openai': { enabled: true } });
     expect(forced).toHaveLength(1);
     expect(forced[0]).toBeInstanceOf(OpenAIInstrumentation);
     forced[0]!.disable();
     delete process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS;
-    expect(getInferenceInstrumentations({ 'inference-openai': { enabled: false }, 'inference-server': { enabled: false } })).toEqual([]);
+    expect(
+      getInferenceInstrumentations({
+        'inference-openai': { enabled: false },
+        'inference-server': { enabled: false },
+        'inference-ollama': { enabled: false },
+      }),
+    ).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@
  * in the same process) switches only that one.
  */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { OllamaInstrumentation, OLLAMA_SUPPORTED_VERSIONS, type OllamaInstrumentationConfig } from './ollama/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
@@ -32,6 +33,7 @@ export interface InstrumentationEntry<C = unknown> {
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
+  'inference-ollama'?: OllamaInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -55,6 +57,15 @@ const ENTRIES: Entries = {
     description:
       'the server side of node:http and node:https (and Express, Fastify, Hono on them): OpenAI-compatible routes served, streamed or not',
     create: (config) => new InferenceServerInstrumentation(config),
+  },
+  'inference-ollama': {
+    name: 'inference-ollama',
+    // `ollama/browser` is a module of its own for the ESM loader hook (an import of it is not an
+    // import of `ollama`); the client class both export is defined there.
+    modules: ['ollama', 'ollama/browser'],
+    supportedVersions: OLLAMA_SUPPORTED_VERSIONS,
+    description: 'the `ollama` client: chat and generate (streamed or not), embed and embeddings',
+    create: (config) => new OllamaInstrumentation(config),
   },
 };
 
