@@ -2,7 +2,10 @@
 // its routes here (one import and one spread per provider); the server itself is shared, and
 // with it the per-request behaviour (`x-sim`), the failure injection and the request log.
 
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Behavior } from './behavior.js';
 import type { Handler } from './context.js';
+import { anthropicErrorBody, anthropicErrorHeaders, handleAnthropicCountTokens, handleAnthropicMessages } from './handlers/anthropic.js';
 import { handleChat } from './handlers/chat.js';
 import { handleCompletions } from './handlers/completions.js';
 import { handleEmbeddings } from './handlers/embeddings.js';
@@ -25,6 +28,8 @@ export interface Route {
   readonly handler: Handler;
   /** The provider's own error body for `status` (default: OpenAI's). */
   readonly errorBody?: (status: number, message?: string) => unknown;
+  /** Headers the provider adds to an injected error answer (`status`), e.g. Anthropic's `retry-after`. */
+  readonly errorHeaders?: (status: number, behavior: Behavior) => OutgoingHttpHeaders;
 }
 
 /** A route for one exact path. */
@@ -40,6 +45,18 @@ const OPENAI_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: exactPath('/embeddings'), handler: handleEmbeddings, errorBody },
 ];
 
+/** Anthropic's Messages API (sim/handlers/anthropic.ts); `/v1/messages?beta=true` is the same path. */
+const ANTHROPIC_ROUTES: readonly Route[] = [
+  {
+    kind: 'chat',
+    match: exactPath('/messages'),
+    handler: handleAnthropicMessages,
+    errorBody: anthropicErrorBody,
+    errorHeaders: anthropicErrorHeaders,
+  },
+  { kind: 'chat', match: exactPath('/messages/count_tokens'), handler: handleAnthropicCountTokens, errorBody: anthropicErrorBody },
+];
+
 /** Ollama's native API (the `ollama` npm client's), NDJSON streams and `{"error": "…"}` bodies. */
 const OLLAMA_ROUTES: readonly Route[] = [
   { kind: 'chat', match: exactPath('/api/chat'), handler: handleOllamaChat, errorBody: ollamaErrorBody },
@@ -48,7 +65,7 @@ const OLLAMA_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: exactPath('/api/embeddings'), handler: handleOllamaEmbeddings, errorBody: ollamaErrorBody },
 ];
 
-export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...OLLAMA_ROUTES];
+export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...ANTHROPIC_ROUTES, ...OLLAMA_ROUTES];
 
 /** The route serving `path`, with what it captured. */
 export function findRoute(path: string): { route: Route; params: RouteParams } | undefined {

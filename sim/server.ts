@@ -132,7 +132,7 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
     keyCounts.set(key, seen + 1);
     const status = Number(p.status);
     if (Number.isInteger(status) && status >= 400 && (p.failTimes === undefined || seen < p.failTimes)) {
-      const headers: OutgoingHttpHeaders = {};
+      const headers: OutgoingHttpHeaders = { ...route.errorHeaders?.(status, p) };
       if (p.retryAfterMs !== undefined) headers['retry-after-ms'] = String(p.retryAfterMs);
       else if (status === 429) headers['retry-after-ms'] = '0';
       return sendJson(res, status, errorBodyOf(status), headers);

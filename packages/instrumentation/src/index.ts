@@ -64,6 +64,15 @@ export {
   type StreamUsage,
 } from './instrumentations/openai/index.js';
 export {
+  AnthropicInstrumentation,
+  ANTHROPIC_SUPPORTED_VERSIONS,
+  anthropicTokenUsage,
+  instrumentAnthropic,
+  type AnthropicInstrumentationConfig,
+  type AnthropicInstrumentationOptions,
+  type AnthropicUsage,
+} from './instrumentations/anthropic/index.js';
+export {
   OllamaInstrumentation,
   OLLAMA_SUPPORTED_VERSIONS,
   instrumentOllama,

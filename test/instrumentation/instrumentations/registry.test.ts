@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  AnthropicInstrumentation,
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
   OllamaInstrumentation,
@@ -20,13 +21,15 @@ describe('the instrumentation registry', () => {
   it('names each instrumentation once, with the modules it patches', () => {
     expect(INFERENCE_INSTRUMENTATIONS.map((e) => [e.name, e.modules])).toEqual([
       ['inference-openai', ['openai']],
+      ['inference-anthropic', ['@anthropic-ai/sdk']],
       // Patches node:http/https prototypes when enabled: no loader hook needed.
       ['inference-server', []],
       ['inference-ollama', ['ollama', 'ollama/browser']],
     ]);
     expect(INFERENCE_INSTRUMENTATIONS[0]!.create({ enabled: false })).toBeInstanceOf(OpenAIInstrumentation);
-    expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
-    expect(INFERENCE_INSTRUMENTATIONS[2]!.create({ enabled: false })).toBeInstanceOf(OllamaInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(AnthropicInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[2]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[3]!.create({ enabled: false })).toBeInstanceOf(OllamaInstrumentation);
   });
 
   it.each([
@@ -42,7 +45,7 @@ describe('the instrumentation registry', () => {
   });
 
   it('getInferenceInstrumentations follows the environment; a config `enabled` overrides it', () => {
-    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-server,inference-ollama';
+    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-anthropic,inference-server,inference-ollama';
     expect(getInferenceInstrumentations()).toEqual([]);
     const forced = getInferenceInstrumentations({ 'inference-openai': { enabled: true } });
     expect(forced).toHaveLength(1);
@@ -52,6 +55,7 @@ describe('the instrumentation registry', () => {
     expect(
       getInferenceInstrumentations({
         'inference-openai': { enabled: false },
+        'inference-anthropic': { enabled: false },
         'inference-server': { enabled: false },
         'inference-ollama': { enabled: false },
       }),

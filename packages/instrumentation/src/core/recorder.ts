@@ -138,6 +138,9 @@ export class RequestRecorder implements InferenceTracker {
   private invalidGaps = false;
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
+  private cacheReadInputTokens: number | undefined;
+  private cacheWriteInputTokens: number | undefined;
+  private reasoningOutputTokens: number | undefined;
   private responseModel: string | undefined;
   private finished = false;
   private readonly gcToken = {};
@@ -202,6 +205,19 @@ export class RequestRecorder implements InferenceTracker {
     if (input !== undefined) this.inputTokens = input;
     const output = tokenCount(usage.outputTokens, 'output token count');
     if (output !== undefined) this.outputTokens = output;
+    // Most reports carry none of these: three property reads, and no call, for them.
+    if (usage.cacheReadInputTokens !== undefined) {
+      const cacheRead = tokenCount(usage.cacheReadInputTokens, 'cache read input token count');
+      if (cacheRead !== undefined) this.cacheReadInputTokens = cacheRead;
+    }
+    if (usage.cacheWriteInputTokens !== undefined) {
+      const cacheWrite = tokenCount(usage.cacheWriteInputTokens, 'cache write input token count');
+      if (cacheWrite !== undefined) this.cacheWriteInputTokens = cacheWrite;
+    }
+    if (usage.reasoningOutputTokens !== undefined) {
+      const reasoning = tokenCount(usage.reasoningOutputTokens, 'reasoning output token count');
+      if (reasoning !== undefined) this.reasoningOutputTokens = reasoning;
+    }
   }
 
   setResponseModel(model: string): void {
@@ -310,6 +326,9 @@ export class RequestRecorder implements InferenceTracker {
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
       outputTokenRate,
+      cacheReadInputTokens: this.cacheReadInputTokens,
+      cacheWriteInputTokens: this.cacheWriteInputTokens,
+      reasoningOutputTokens: this.reasoningOutputTokens,
     });
   }
 

@@ -10,6 +10,11 @@
  * in the same process) switches only that one.
  */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import {
+  AnthropicInstrumentation,
+  ANTHROPIC_SUPPORTED_VERSIONS,
+  type AnthropicInstrumentationConfig,
+} from './anthropic/instrumentation.js';
 import { OllamaInstrumentation, OLLAMA_SUPPORTED_VERSIONS, type OllamaInstrumentationConfig } from './ollama/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
@@ -32,6 +37,7 @@ export interface InstrumentationEntry<C = unknown> {
 /** Configuration by instrumentation name, for {@link getInferenceInstrumentations}. */
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
+  'inference-anthropic'?: AnthropicInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
   'inference-ollama'?: OllamaInstrumentationConfig;
 }
@@ -47,6 +53,14 @@ const ENTRIES: Entries = {
     supportedVersions: OPENAI_SUPPORTED_VERSIONS,
     description: 'the `openai` client: chat.completions, completions, responses and embeddings, streamed or not',
     create: (config) => new OpenAIInstrumentation(config),
+  },
+  'inference-anthropic': {
+    name: 'inference-anthropic',
+    modules: ['@anthropic-ai/sdk'],
+    supportedVersions: ANTHROPIC_SUPPORTED_VERSIONS,
+    description:
+      'the `@anthropic-ai/sdk` client: messages.create and beta.messages.create, streamed or not, and messages.stream() through them',
+    create: (config) => new AnthropicInstrumentation(config),
   },
   'inference-server': {
     name: 'inference-server',

@@ -49,6 +49,7 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       streamUsageHosts: config.streamUsageHosts,
       ...(config.providerName !== undefined ? { providerName: config.providerName } : {}),
     },
+    'inference-anthropic': { ...shared },
     'inference-server': {
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
