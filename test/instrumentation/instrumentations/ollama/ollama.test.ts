@@ -53,6 +53,18 @@ function tokens(c: Collected, model: string, type: 'input' | 'output'): number[]
   return c.histograms(METRIC.tokenUsage, { [ATTR.requestModel]: model, [ATTR.tokenType]: type }).map((p) => p.sum);
 }
 
+/** The `gen_ai.client.inference.usage.*` counters of one request model. */
+function usageCounters(c: Collected, model: string) {
+  const of = { [ATTR.requestModel]: model };
+  return {
+    input: c.total(METRIC.usageInputTokens, of),
+    output: c.total(METRIC.usageOutputTokens, of),
+    cacheRead: c.total(METRIC.usageCacheReadInputTokens, of),
+    cacheWrite: c.total(METRIC.usageCacheWriteInputTokens, of),
+    reasoning: c.total(METRIC.usageReasoningOutputTokens, of),
+  };
+}
+
 function active(c: Collected, model: string): number {
   return c.total(METRIC.activeRequests, { [ATTR.requestModel]: model });
 }
@@ -97,6 +109,8 @@ describe.each(VERSIONS)('ollama %s', (version, mod) => {
       expect(duration.min!).toBeGreaterThanOrEqual(0.02 - EARLY);
       expect(tokens(c, m, 'input')).toEqual([9]);
       expect(tokens(c, m, 'output')).toEqual([3]);
+      // No cached part reported (an older server, or none cached): 0, as for any missing count.
+      expect(usageCounters(c, m)).toEqual({ input: 9, output: 3, cacheRead: 0, cacheWrite: 0, reasoning: 0 });
       expect(c.histograms(METRIC.timeToFirstChunk, { [ATTR.requestModel]: m })).toEqual([]);
       expect(active(c, m)).toBe(0);
     });
@@ -138,6 +152,16 @@ describe.each(VERSIONS)('ollama %s', (version, mod) => {
       expect(c.histogram(METRIC.timeToFirstChunk, { [ATTR.requestModel]: m }).attributes[ATTR.operationName]).toBe(OPERATION.textCompletion);
       expect(c.histogram(METRIC.timePerOutputChunk, { [ATTR.requestModel]: m }).count).toBe(3);
       expect(tokens(c, m, 'output')).toEqual([4]);
+      // Thinking is in eval_count; Ollama reports no separate thinking count.
+      expect(usageCounters(c, m)).toEqual({ input: 7, output: 4, cacheRead: 0, cacheWrite: 0, reasoning: 0 });
+    });
+
+    it('the cached part of the prompt (prompt_eval_cached_count), stream or not', async () => {
+      const m = model('cached');
+      await client({ promptTokens: 20, cacheReadTokens: 16, chunks: 2 }).generate({ model: m, prompt: 'p' });
+      await drain(await client({ promptTokens: 30, cacheReadTokens: 10, chunks: 1 }).chat({ model: m, messages: MESSAGES, stream: true }));
+      const c = await t.collect();
+      expect(usageCounters(c, m)).toEqual({ input: 50, output: 3, cacheRead: 26, cacheWrite: 0, reasoning: 0 });
     });
 
     it('generate without a stream, and a tool call streamed whole as the one output chunk', async () => {
@@ -169,6 +193,7 @@ describe.each(VERSIONS)('ollama %s', (version, mod) => {
       expect(duration.attributes[ATTR.responseModel]).toBe(m);
       expect(tokens(c, m, 'input')).toEqual([6]);
       expect(tokens(c, m, 'output')).toEqual([]);
+      expect(usageCounters(c, m)).toEqual({ input: 6, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 });
       expect(c.histograms(METRIC.tokenUsage, { [ATTR.requestModel]: ml })).toEqual([]);
       // The legacy answer names no model.
       expect(c.histogram(METRIC.operationDuration, { [ATTR.requestModel]: ml }).attributes[ATTR.responseModel]).toBeUndefined();
@@ -181,6 +206,7 @@ describe.each(VERSIONS)('ollama %s', (version, mod) => {
       const c = await t.collect();
       expect(outcomes(c, m)).toEqual({ success: 2 });
       expect(c.histograms(METRIC.tokenUsage, { [ATTR.requestModel]: m })).toEqual([]);
+      expect(usageCounters(c, m)).toEqual({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 });
     });
   });
 

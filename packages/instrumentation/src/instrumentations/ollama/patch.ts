@@ -110,41 +110,29 @@ function hookStreamClass(stream: Obj, config: Config): void {
 }
 
 /**
- * Watches the source's results before the InstrumentedIterator does (its handlers are
- * registered first on the very promise it returns, which is handed on unchanged):
- * - the `done: true` object ends the request, as the protocol says, with its counts: a caller
- *   who stops there (`if (part.done) break`) completed the call, it did not cancel it;
- * - an error gets its Ollama `error.type` (see `ollamaErrorType`).
+ * Watches the source's results before the InstrumentedIterator does (its handler is registered
+ * first on the very promise it returns, which is handed on unchanged): the `done: true` object
+ * ends the request, as the protocol says, with its counts. A caller who stops there
+ * (`if (part.done) break`) completed the call; it did not cancel it.
  */
 function watchingSource(source: AsyncIterator<unknown>, pending: PendingStream): AsyncIterator<unknown> {
   const recorder = pending.recorder;
-  const onResult = (result: IteratorResult<unknown>): void => {
-    const value: unknown = result.done === true ? undefined : result.value;
-    if (!isObject(value) || value.done !== true || recorder.ended) return;
-    if (isOllamaOutputChunk(value)) recorder.output();
-    recorder.end({ usage: ollamaUsage(value), responseModel: ollamaResponseModel(value) });
+  const onResult = (result: unknown): void => {
+    try {
+      const value: unknown = isObject(result) && result.done !== true ? result.value : undefined;
+      if (!isObject(value) || value.done !== true || recorder.ended) return;
+      if (isOllamaOutputChunk(value)) recorder.output();
+      recorder.end({ usage: ollamaUsage(value), responseModel: ollamaResponseModel(value) });
+    } catch (error) {
+      reportInternalError('ollama stream', error);
+    }
   };
-  const onError = (error: unknown): void => {
-    const type = ollamaErrorType(error, true);
-    if (type !== undefined) recorder.fail(error, undefined, type);
-  };
-  const watch = (result: unknown): void => {
-    if (!isThenable(result)) return;
-    result.then(
-      (value) => {
-        try {
-          onResult(value as IteratorResult<unknown>);
-        } catch (error) {
-          reportInternalError('ollama stream', error);
-        }
-      },
-      onError,
-    );
-  };
+  // Errors are the InstrumentedIterator's to record; this branch only keeps them handled.
+  const ignore = (): void => {};
   const iterator: AsyncIterator<unknown> = {
     next(...args: [] | [unknown]) {
       const result = source.next(...args);
-      watch(result);
+      if (isThenable(result)) result.then(onResult, ignore);
       return result;
     },
   };
@@ -152,6 +140,9 @@ function watchingSource(source: AsyncIterator<unknown>, pending: PendingStream):
   if (typeof source.throw === 'function') iterator.throw = source.throw.bind(source);
   return iterator;
 }
+
+/** `error.type` of an error a stream throws: see `ollamaErrorType`. */
+const streamErrorType = (error: unknown): string | undefined => ollamaErrorType(error, true);
 
 class OllamaCall {
   constructor(
@@ -194,7 +185,13 @@ class OllamaCall {
     hookStreamClass(stream, this.config);
     pendingStreams.set(stream, {
       recorder,
-      handlers: { isOutputChunk: isOllamaOutputChunk, extractUsage: ollamaUsage, extractResponseModel: ollamaResponseModel, signal },
+      handlers: {
+        isOutputChunk: isOllamaOutputChunk,
+        extractUsage: ollamaUsage,
+        extractResponseModel: ollamaResponseModel,
+        signal,
+        errorType: streamErrorType,
+      },
     });
     recorder.watch(stream);
   }
