@@ -58,6 +58,17 @@ function tokenSums(points: Point[], model: string): Record<string, number> {
   return Object.fromEntries(tokens.map((t) => [String(t.attributes['gen_ai.token.type']), t.sum ?? 0]));
 }
 
+/** The `gen_ai.client.inference.usage.*` counters of one model. */
+function usageCounters(points: Point[], model: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of points) {
+    if (!p.metric.startsWith('gen_ai.client.inference.usage.') || p.attributes['gen_ai.request.model'] !== model) continue;
+    const name = p.metric.slice('gen_ai.client.inference.usage.'.length);
+    out[name] = (out[name] ?? 0) + (p.value ?? 0);
+  }
+  return out;
+}
+
 function point(points: Point[], metric: string, model: string): Point {
   const found = points.filter((p) => p.metric === metric && p.attributes['gen_ai.request.model'] === model);
   expect(found, `${metric} ${model}`).toHaveLength(1);
@@ -92,6 +103,13 @@ describe.concurrent('ollama through otel-inference/register', () => {
     });
     expect(tokenSums(points, 'default-chat')).toEqual({ input: 7, output: 5 });
     expect(tokenSums(points, 'chat-stream')).toEqual({ input: 11, output: 3 });
+    expect(usageCounters(points, 'chat-stream')).toEqual({
+      input_tokens: 11,
+      output_tokens: 3,
+      'cache_read.input_tokens': 6,
+      'cache_write.input_tokens': 0,
+      'reasoning.output_tokens': 0,
+    });
     expect(point(points, 'gen_ai.client.operation.time_to_first_chunk', 'chat-stream').value).toBe(1);
     expect(point(points, 'gen_ai.client.operation.time_per_output_chunk', 'chat-stream').value).toBe(2);
     const generate = point(points, 'gen_ai.client.operation.time_per_output_chunk', 'generate-think');
