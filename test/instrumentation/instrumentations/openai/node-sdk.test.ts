@@ -29,6 +29,7 @@ describe('OpenAIInstrumentation in the NodeSDK', () => {
         '@otel-inference/instrumentation/openai',
         '@otel-inference/instrumentation/anthropic',
         '@otel-inference/instrumentation/server',
+        '@otel-inference/instrumentation/ollama',
       ],
       enabled: { patched: true, requests },
       // Unpatched: the second call is not recorded.
