@@ -1,6 +1,6 @@
 /**
  * The ollama client through the preload, in child processes against the simulated Ollama
- * server: ESM (`--import`, `ollama` and `ollama/browser`) and CJS (`--require`) record the
+ * server: ESM (`--import`) and CJS (`--require`), of `ollama` and of `ollama/browser`, record the
  * same calls, and the app prints byte for byte the same with and without the preload.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,8 +123,11 @@ describe.concurrent('ollama through otel-inference/register', () => {
     expect(active.every((p) => p.value === 0)).toBe(true);
   });
 
-  it('ESM import of ollama/browser alone', async () => {
-    const { points, stdout, stderr } = await runApp('ollama-browser.mjs');
+  it.each([
+    { app: 'ollama-browser.mjs', how: 'ESM import' },
+    { app: 'ollama-browser.cjs', how: 'CJS require' },
+  ])('$how of ollama/browser alone', async ({ app }) => {
+    const { points, stdout, stderr } = await runApp(app);
     expect(stdout).toBe('browser chat: tok1 tok2 \n');
     expect(diagLines(stderr)).toEqual([]);
     expect(outcomes(points)).toEqual({ 'browser-chat success': 1 });
