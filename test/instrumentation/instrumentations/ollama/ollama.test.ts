@@ -9,7 +9,7 @@ import * as ollama06Browser from 'ollama/browser';
 import * as ollama05 from 'ollama-v05';
 import * as ollama052 from 'ollama-v0-5-2';
 import { startSimServer, type SimBehavior, type SimServer } from '../../../../sim/index.js';
-import { instrumentOllama } from '../../../../packages/instrumentation/src/index.js';
+import { instrumentOllama, OllamaInstrumentation, OLLAMA_SUPPORTED_VERSIONS } from '../../../../packages/instrumentation/src/index.js';
 import { ATTR, ERROR_TYPE, METRIC, OPERATION, PROVIDER } from '../../../../packages/instrumentation/src/semconv.js';
 import { collectGarbage, createTestMetrics, drain, drainTimed, sleep, type Collected, type TestMetrics } from '../../../helpers/metrics.js';
 
@@ -385,6 +385,26 @@ describe('instrumentOllama', () => {
     expect(proto.chat).toBe(original);
     await new ollama06.Ollama({ host }).chat({ model: m, messages: MESSAGES });
     expect(outcomes(await t.collect(), m)).toEqual({ success: 1 });
+    await t.shutdown();
+  });
+});
+
+describe('OllamaInstrumentation', () => {
+  it('hooks ollama and the files that define the client, records through the MeterProvider it is given, and unpatches', async () => {
+    const instrumentation = new OllamaInstrumentation({ enabled: false });
+    const t = createTestMetrics();
+    instrumentation.setMeterProvider(t.provider);
+    const [definition] = instrumentation.getModuleDefinitions();
+    expect(definition!.name).toBe('ollama');
+    expect(definition!.supportedVersions).toEqual(OLLAMA_SUPPORTED_VERSIONS);
+    expect(definition!.files.map((f) => f.name)).toEqual(['ollama/dist/browser.cjs', 'ollama/dist/browser.mjs']);
+    const proto = Object.getPrototypeOf(ollama06.Ollama.prototype) as Record<string, unknown>;
+    const original = proto.generate;
+    definition!.patch!(ollama06);
+    await new ollama06.Ollama({ host }).generate({ model: 'through-instrumentation', prompt: 'p' });
+    expect(outcomes(await t.collect(), 'through-instrumentation')).toEqual({ success: 1 });
+    definition!.unpatch!(ollama06);
+    expect(proto.generate).toBe(original);
     await t.shutdown();
   });
 });
