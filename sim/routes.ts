@@ -11,6 +11,7 @@ import { handleCompletions } from './handlers/completions.js';
 import { handleEmbeddings } from './handlers/embeddings.js';
 import { geminiErrorBody, handleEmbed, handleGenerateContent, handleStreamGenerateContent, modelMethod } from './handlers/gemini.js';
 import { handleResponses } from './handlers/responses.js';
+import { handleOllamaChat, handleOllamaEmbed, handleOllamaEmbeddings, handleOllamaGenerate, ollamaErrorBody } from './handlers/ollama.js';
 import { errorBody } from './http.js';
 import type { RouteKind } from './profile.js';
 
@@ -66,10 +67,19 @@ const GEMINI_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: modelMethod('predict'), handler: handleEmbed('predict'), errorBody: geminiErrorBody },
 ];
 
+/** Ollama's native API (the `ollama` npm client's), NDJSON streams and `{"error": "…"}` bodies. */
+const OLLAMA_ROUTES: readonly Route[] = [
+  { kind: 'chat', match: exactPath('/api/chat'), handler: handleOllamaChat, errorBody: ollamaErrorBody },
+  { kind: 'completions', match: exactPath('/api/generate'), handler: handleOllamaGenerate, errorBody: ollamaErrorBody },
+  { kind: 'embeddings', match: exactPath('/api/embed'), handler: handleOllamaEmbed, errorBody: ollamaErrorBody },
+  { kind: 'embeddings', match: exactPath('/api/embeddings'), handler: handleOllamaEmbeddings, errorBody: ollamaErrorBody },
+];
+
 export const ROUTES: readonly Route[] = [
   ...OPENAI_ROUTES,
   ...ANTHROPIC_ROUTES,
   ...GEMINI_ROUTES,
+  ...OLLAMA_ROUTES,
 ];
 
 /** The route serving `path`, with what it captured. */

@@ -104,6 +104,16 @@ export {
 } from './instrumentations/langchain/index.js';
 export { isInstrumented, markInstrumented } from './core/instrumented.js';
 export {
+  OllamaInstrumentation,
+  OLLAMA_SUPPORTED_VERSIONS,
+  instrumentOllama,
+  isOllamaOutputChunk,
+  ollamaResponseModel,
+  ollamaUsage,
+  type OllamaInstrumentationConfig,
+  type OllamaInstrumentationOptions,
+} from './instrumentations/ollama/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

@@ -107,6 +107,11 @@ export const ERROR_TYPE = {
   timeout: 'timeout',
   /** A request still open when the process shut down (outcome `cancelled`). */
   shutdown: 'shutdown',
+  /**
+   * The server reported an error inside a stream it had already begun, with no status or code
+   * to tell it by (Ollama's `{"error": "…"}` line after the first chunk).
+   */
+  streamError: 'stream_error',
   other: '_OTHER',
 } as const;
 

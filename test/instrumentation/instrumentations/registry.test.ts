@@ -6,6 +6,7 @@ import {
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
   LangChainInstrumentation,
+  OllamaInstrumentation,
   OpenAIInstrumentation,
   enabledByEnv,
   getInferenceInstrumentations,
@@ -20,6 +21,8 @@ const EXPECTED = [
   ['inference-google-genai', ['@google/genai'], GoogleGenAIInstrumentation],
   // The ESM loader hook matches exact specifiers: the two modules whose classes are patched.
   ['inference-langchain', ['@langchain/core/language_models/chat_models', '@langchain/core/language_models/llms'], LangChainInstrumentation],
+  // `ollama/browser` is a module of its own for the ESM loader hook.
+  ['inference-ollama', ['ollama', 'ollama/browser'], OllamaInstrumentation],
   // Patches node:http/https prototypes when enabled: no loader hook needed.
   ['inference-server', [], InferenceServerInstrumentation],
 ] as const;

@@ -16,6 +16,7 @@ import {
   type AnthropicInstrumentationConfig,
 } from './anthropic/instrumentation.js';
 import { AISDKInstrumentation, AI_SDK_SUPPORTED_VERSIONS, type AISDKInstrumentationConfig } from './ai-sdk/instrumentation.js';
+import { OllamaInstrumentation, OLLAMA_SUPPORTED_VERSIONS, type OllamaInstrumentationConfig } from './ollama/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
 import {
   GoogleGenAIInstrumentation,
@@ -52,6 +53,7 @@ export interface InferenceInstrumentationsConfig {
   'inference-ai-sdk'?: AISDKInstrumentationConfig;
   'inference-google-genai'?: GoogleGenAIInstrumentationConfig;
   'inference-langchain'?: LangChainInstrumentationConfig;
+  'inference-ollama'?: OllamaInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
 }
 
@@ -100,6 +102,15 @@ const ENTRIES: Entries = {
     description:
       '`@langchain/core`: every chat model and LLM run, of any model class, through a callback handler on its configure hook; runs of a client library another entry records are left to it',
     create: (config) => new LangChainInstrumentation(config),
+  },
+  'inference-ollama': {
+    name: 'inference-ollama',
+    // `ollama/browser` is a module of its own for the ESM loader hook (an import of it is not an
+    // import of `ollama`); the client class both export is defined there.
+    modules: ['ollama', 'ollama/browser'],
+    supportedVersions: OLLAMA_SUPPORTED_VERSIONS,
+    description: 'the `ollama` client: chat and generate (streamed or not), embed and embeddings',
+    create: (config) => new OllamaInstrumentation(config),
   },
   'inference-server': {
     name: 'inference-server',

@@ -57,6 +57,7 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
     },
     'inference-ai-sdk': { ...shared },
+    'inference-ollama': { ...shared },
   };
 }
 
