@@ -14,6 +14,7 @@ import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
 import { OPERATION, PROVIDER } from '../../semconv.js';
 import { at, recordingMethod, signalOf, StainlessCall } from '../stainless/observe.js';
 import { anthropicReaders } from './readers.js';
+import { markInstrumented } from '../../core/instrumented.js';
 
 export interface AnthropicInstrumentationOptions {
   /** Where to record. Default: the global MeterProvider, no model allowlist. */
@@ -146,6 +147,8 @@ export function patchAnthropic(
       );
     }
     if (undo.length === 0) diag.warn('otel-inference: instrumentAnthropic found no @anthropic-ai/sdk resources to instrument');
+    // Frameworks on top of the SDK (LangChain's ChatAnthropic) leave its calls to this adapter.
+    else undo.push(markInstrumented('@anthropic-ai/sdk'));
   } catch (error) {
     reportInternalError('instrumentAnthropic', error);
   }

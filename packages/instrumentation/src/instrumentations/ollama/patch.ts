@@ -18,6 +18,7 @@ import { InstrumentedIterator, type ChunkHandlers } from '../../core/stream.js';
 import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
 import { OPERATION, PROVIDER } from '../../semconv.js';
 import { isOllamaOutputChunk, ollamaErrorType, ollamaResponseModel, ollamaUsage } from './shapes.js';
+import { markInstrumented } from '../../core/instrumented.js';
 
 export interface OllamaInstrumentationOptions {
   /** Where to record. Default: the global MeterProvider, no model allowlist. */
@@ -308,6 +309,8 @@ export function patchOllama(target: unknown, metrics: () => InferenceMetrics): (
       }
     }
     if (config.undo.length === 0) diag.warn('otel-inference: instrumentOllama found no ollama client to instrument');
+    // Frameworks on top of the client (LangChain's ChatOllama) leave its calls to this adapter.
+    else config.undo.push(markInstrumented('ollama'));
   } catch (error) {
     reportInternalError('instrumentOllama', error);
   }
