@@ -2,7 +2,9 @@
 // its routes here (one import and one spread per provider); the server itself is shared, and
 // with it the per-request behaviour (`x-sim`), the failure injection and the request log.
 
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Handler } from './context.js';
+import { BEDROCK_HANDLERS, bedrockErrorBody, bedrockErrorHeaders, bedrockPath } from './handlers/bedrock.js';
 import { handleChat } from './handlers/chat.js';
 import { handleCompletions } from './handlers/completions.js';
 import { handleEmbeddings } from './handlers/embeddings.js';
@@ -24,6 +26,8 @@ export interface Route {
   readonly handler: Handler;
   /** The provider's own error body for `status` (default: OpenAI's). */
   readonly errorBody?: (status: number, message?: string) => unknown;
+  /** Headers the provider's error answers carry besides the body (e.g. AWS's x-amzn-errortype). */
+  readonly errorHeaders?: (status: number) => OutgoingHttpHeaders;
 }
 
 /** A route for one exact path. */
@@ -39,7 +43,18 @@ const OPENAI_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: exactPath('/embeddings'), handler: handleEmbeddings, errorBody },
 ];
 
-export const ROUTES: readonly Route[] = [...OPENAI_ROUTES];
+/** Amazon Bedrock Runtime: POST /model/{modelId}/{converse,converse-stream,invoke,invoke-with-response-stream}. */
+const BEDROCK_ROUTES: readonly Route[] = (['converse', 'converse-stream', 'invoke', 'invoke-with-response-stream'] as const).map(
+  (action) => ({
+    kind: 'chat',
+    match: bedrockPath(action),
+    handler: BEDROCK_HANDLERS[action]!,
+    errorBody: bedrockErrorBody,
+    errorHeaders: bedrockErrorHeaders,
+  }),
+);
+
+export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...BEDROCK_ROUTES];
 
 /** The route serving `path`, with what it captured. */
 export function findRoute(path: string): { route: Route; params: RouteParams } | undefined {
