@@ -34,7 +34,7 @@ describe.concurrent.each(BEDROCK_VERSIONS)('%s against the sim', (_name, mod) =>
     const arn = 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0';
     const client = simClient(mod, sim.url);
     await client.send(new mod.ConverseCommand({ modelId: arn, messages: MESSAGES }));
-    const request = sim.requests.findLast((r) => r.path.includes('inference-profile'));
+    const request = sim.requests.filter((r) => r.path.includes('inference-profile')).at(-1);
     expect(request?.path).toBe(`/v1/model/${encodeURIComponent(arn)}/converse`);
     expect(request?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
   });
@@ -43,7 +43,7 @@ describe.concurrent.each(BEDROCK_VERSIONS)('%s against the sim', (_name, mod) =>
     const client = simClient(mod, sim.url, { behavior: { chunks: 2, reasoningChunks: 1, promptTokens: 9, cacheReadTokens: 3 } });
     const out = await client.send(new mod.ConverseStreamCommand({ modelId: MODEL, messages: MESSAGES }));
     const events = await collect(out.stream!);
-    expect(events.map((e) => Object.keys(e).filter((k) => (e as Record<string, unknown>)[k] !== undefined)[0])).toEqual([
+    expect(events.map((e) => Object.keys(e).filter((k) => (e as unknown as Record<string, unknown>)[k] !== undefined)[0])).toEqual([
       'messageStart',
       'contentBlockDelta',
       'contentBlockDelta',
@@ -64,7 +64,7 @@ describe.concurrent.each(BEDROCK_VERSIONS)('%s against the sim', (_name, mod) =>
   it('ConverseStream tool use: contentBlockStart with the tool, then toolUse input deltas', async () => {
     const client = simClient(mod, sim.url, { behavior: { chunks: 3, toolCall: true, noUsage: true } });
     const out = await client.send(new mod.ConverseStreamCommand({ modelId: MODEL, messages: MESSAGES }));
-    const events = (await collect(out.stream!)) as Record<string, { delta?: { toolUse?: { input?: string } } }>[];
+    const events = (await collect(out.stream!)) as unknown as Record<string, { delta?: { toolUse?: { input?: string } } }>[];
     expect(events.some((e) => e.metadata !== undefined && 'usage' in (e.metadata as object))).toBe(false);
     const input = events.flatMap((e) => (e.contentBlockDelta?.delta?.toolUse?.input !== undefined ? [e.contentBlockDelta.delta.toolUse.input] : []));
     expect(JSON.parse(input.join(''))).toEqual({ q: 'tok2 tok3 ' });
