@@ -11,6 +11,7 @@
  */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
+import { BedrockInstrumentation, BEDROCK_SUPPORTED_VERSIONS, type BedrockInstrumentationConfig } from './bedrock/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
 export interface InstrumentationEntry<C = unknown> {
@@ -32,6 +33,7 @@ export interface InstrumentationEntry<C = unknown> {
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
+  'inference-bedrock'?: BedrockInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -55,6 +57,14 @@ const ENTRIES: Entries = {
     description:
       'the server side of node:http and node:https (and Express, Fastify, Hono on them): OpenAI-compatible routes served, streamed or not',
     create: (config) => new InferenceServerInstrumentation(config),
+  },
+  'inference-bedrock': {
+    name: 'inference-bedrock',
+    modules: ['@aws-sdk/client-bedrock-runtime'],
+    supportedVersions: BEDROCK_SUPPORTED_VERSIONS,
+    description:
+      '`@aws-sdk/client-bedrock-runtime`: Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream sent through the client',
+    create: (config) => new BedrockInstrumentation(config),
   },
 };
 

@@ -53,6 +53,7 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
     },
+    'inference-bedrock': { ...shared },
   };
 }
 
