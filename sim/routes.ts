@@ -3,7 +3,9 @@
 // with it the per-request behaviour (`x-sim`), the failure injection and the request log.
 
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { Behavior } from './behavior.js';
 import type { Handler } from './context.js';
+import { anthropicErrorBody, anthropicErrorHeaders, handleAnthropicCountTokens, handleAnthropicMessages } from './handlers/anthropic.js';
 import { BEDROCK_HANDLERS, bedrockErrorBody, bedrockErrorHeaders, bedrockPath } from './handlers/bedrock.js';
 import { handleChat } from './handlers/chat.js';
 import { handleCompletions } from './handlers/completions.js';
@@ -26,8 +28,8 @@ export interface Route {
   readonly handler: Handler;
   /** The provider's own error body for `status` (default: OpenAI's). */
   readonly errorBody?: (status: number, message?: string) => unknown;
-  /** Headers the provider's error answers carry besides the body (e.g. AWS's x-amzn-errortype). */
-  readonly errorHeaders?: (status: number) => OutgoingHttpHeaders;
+  /** Headers the provider adds to an injected error answer (`status`), e.g. Anthropic's `retry-after`, AWS's `x-amzn-errortype`. */
+  readonly errorHeaders?: (status: number, behavior: Behavior) => OutgoingHttpHeaders;
 }
 
 /** A route for one exact path. */
@@ -43,7 +45,19 @@ const OPENAI_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: exactPath('/embeddings'), handler: handleEmbeddings, errorBody },
 ];
 
-/** Amazon Bedrock Runtime: POST /model/{modelId}/{converse,converse-stream,invoke,invoke-with-response-stream}. */
+/** Anthropic's Messages API (sim/handlers/anthropic.ts); `/v1/messages?beta=true` is the same path. */
+const ANTHROPIC_ROUTES: readonly Route[] = [
+  {
+    kind: 'chat',
+    match: exactPath('/messages'),
+    handler: handleAnthropicMessages,
+    errorBody: anthropicErrorBody,
+    errorHeaders: anthropicErrorHeaders,
+  },
+  { kind: 'chat', match: exactPath('/messages/count_tokens'), handler: handleAnthropicCountTokens, errorBody: anthropicErrorBody },
+];
+
+/** Amazon Bedrock Runtime (sim/handlers/bedrock.ts): POST /model/{modelId}/{converse,converse-stream,invoke,invoke-with-response-stream}. */
 const BEDROCK_ROUTES: readonly Route[] = (['converse', 'converse-stream', 'invoke', 'invoke-with-response-stream'] as const).map(
   (action) => ({
     kind: 'chat',
@@ -54,7 +68,7 @@ const BEDROCK_ROUTES: readonly Route[] = (['converse', 'converse-stream', 'invok
   }),
 );
 
-export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...BEDROCK_ROUTES];
+export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...ANTHROPIC_ROUTES, ...BEDROCK_ROUTES];
 
 /** The route serving `path`, with what it captured. */
 export function findRoute(path: string): { route: Route; params: RouteParams } | undefined {

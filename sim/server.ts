@@ -104,7 +104,7 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
     }
     const { route, params } = found;
     const errorBodyOf = route.errorBody ?? errorBody;
-    const errorHeadersOf = (status: number): OutgoingHttpHeaders => route.errorHeaders?.(status) ?? {};
+    const errorHeadersOf = (status: number): OutgoingHttpHeaders => ({ ...route.errorHeaders?.(status, defaults) });
     if (bodyError || !isPlainObject(body)) {
       const message = `We could not parse the JSON body of your request. (${bodyError?.message ?? 'expected an object'})`;
       return sendJson(res, 400, errorBodyOf(400, message), errorHeadersOf(400));
@@ -134,7 +134,7 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
     keyCounts.set(key, seen + 1);
     const status = Number(p.status);
     if (Number.isInteger(status) && status >= 400 && (p.failTimes === undefined || seen < p.failTimes)) {
-      const headers: OutgoingHttpHeaders = errorHeadersOf(status);
+      const headers: OutgoingHttpHeaders = { ...route.errorHeaders?.(status, p) };
       if (p.retryAfterMs !== undefined) headers['retry-after-ms'] = String(p.retryAfterMs);
       else if (status === 429) headers['retry-after-ms'] = '0';
       return sendJson(res, status, errorBodyOf(status), headers);

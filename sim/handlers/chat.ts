@@ -13,7 +13,7 @@ function chatUsage(p: Behavior, plan: OutputPlan) {
     prompt_tokens: p.promptTokens,
     completion_tokens: plan.outputTokens,
     total_tokens: p.promptTokens + plan.outputTokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: p.cacheReadTokens, audio_tokens: 0 },
     completion_tokens_details: {
       reasoning_tokens: plan.reasoningTokens,
       audio_tokens: 0,

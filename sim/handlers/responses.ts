@@ -28,7 +28,7 @@ export const handleResponses: Handler = (ctx, body, p, plan) => {
       ? null
       : {
           input_tokens: p.promptTokens,
-          input_tokens_details: { cached_tokens: 0 },
+          input_tokens_details: { cached_tokens: p.cacheReadTokens },
           output_tokens: plan.outputTokens,
           output_tokens_details: { reasoning_tokens: plan.reasoningTokens },
           total_tokens: p.promptTokens + plan.outputTokens,

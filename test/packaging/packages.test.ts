@@ -46,6 +46,11 @@ describe('the two packages', () => {
     expect(JSON.parse(stdout)).toEqual({
       errors: 0,
       names: [
+        'gen_ai.client.inference.usage.cache_read.input_tokens',
+        'gen_ai.client.inference.usage.cache_write.input_tokens',
+        'gen_ai.client.inference.usage.input_tokens',
+        'gen_ai.client.inference.usage.output_tokens',
+        'gen_ai.client.inference.usage.reasoning.output_tokens',
         'gen_ai.client.operation.duration',
         'gen_ai.client.operation.time_per_output_chunk',
         'gen_ai.client.operation.time_to_first_chunk',

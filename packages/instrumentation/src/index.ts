@@ -71,6 +71,15 @@ export {
   type BedrockInstrumentationOptions,
 } from './instrumentations/bedrock/index.js';
 export {
+  AnthropicInstrumentation,
+  ANTHROPIC_SUPPORTED_VERSIONS,
+  anthropicTokenUsage,
+  instrumentAnthropic,
+  type AnthropicInstrumentationConfig,
+  type AnthropicInstrumentationOptions,
+  type AnthropicUsage,
+} from './instrumentations/anthropic/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

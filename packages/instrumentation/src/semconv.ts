@@ -1,9 +1,12 @@
 /**
  * Every metric name, unit, attribute key, attribute value and bucket array used by
  * otel-inference. Names and buckets follow the OpenTelemetry GenAI semantic
- * conventions v1.41.1 wherever they define the metric; the `inference.*` metrics
- * are this project's own.
+ * conventions v1.41.1 wherever they define the metric, except the five
+ * `gen_ai.client.inference.usage.*` token counters, which come from the GenAI semantic
+ * conventions repository (open-telemetry/semantic-conventions-genai, "inference token
+ * metrics", on semantic conventions v1.44.0); the `inference.*` metrics are this project's own.
  */
+
 
 export const METRIC = {
   operationDuration: 'gen_ai.client.operation.duration',
@@ -13,6 +16,11 @@ export const METRIC = {
   requests: 'inference.requests',
   activeRequests: 'inference.requests.active',
   outputTokenRate: 'inference.output_token_rate',
+  usageInputTokens: 'gen_ai.client.inference.usage.input_tokens',
+  usageOutputTokens: 'gen_ai.client.inference.usage.output_tokens',
+  usageCacheReadInputTokens: 'gen_ai.client.inference.usage.cache_read.input_tokens',
+  usageCacheWriteInputTokens: 'gen_ai.client.inference.usage.cache_write.input_tokens',
+  usageReasoningOutputTokens: 'gen_ai.client.inference.usage.reasoning.output_tokens',
 } as const;
 
 export const UNIT = {
@@ -33,6 +41,11 @@ export const DESCRIPTION = {
   activeRequests: 'Inference requests in flight.',
   outputTokenRate:
     'Output tokens per second: the decode rate of a stream, or output tokens over duration for a single response.',
+  usageInputTokens: 'The number of input (prompt) tokens used, including cached tokens.',
+  usageOutputTokens: 'The number of output (completion) tokens used, including reasoning tokens.',
+  usageCacheReadInputTokens: 'The number of input tokens served from a provider-managed cache.',
+  usageCacheWriteInputTokens: 'The number of input tokens written to a provider-managed cache.',
+  usageReasoningOutputTokens: 'The number of output tokens used for reasoning (e.g. chain-of-thought, extended thinking).',
 } as const;
 
 export const ATTR = {
@@ -262,6 +275,41 @@ export const INSTRUMENT = {
     description: DESCRIPTION.outputTokenRate,
     valueType: 'double',
     buckets: TOKENS_PER_SECOND_BUCKETS,
+  },
+  usageInputTokens: {
+    name: METRIC.usageInputTokens,
+    kind: 'counter',
+    unit: UNIT.tokens,
+    description: DESCRIPTION.usageInputTokens,
+    valueType: 'int',
+  },
+  usageOutputTokens: {
+    name: METRIC.usageOutputTokens,
+    kind: 'counter',
+    unit: UNIT.tokens,
+    description: DESCRIPTION.usageOutputTokens,
+    valueType: 'int',
+  },
+  usageCacheReadInputTokens: {
+    name: METRIC.usageCacheReadInputTokens,
+    kind: 'counter',
+    unit: UNIT.tokens,
+    description: DESCRIPTION.usageCacheReadInputTokens,
+    valueType: 'int',
+  },
+  usageCacheWriteInputTokens: {
+    name: METRIC.usageCacheWriteInputTokens,
+    kind: 'counter',
+    unit: UNIT.tokens,
+    description: DESCRIPTION.usageCacheWriteInputTokens,
+    valueType: 'int',
+  },
+  usageReasoningOutputTokens: {
+    name: METRIC.usageReasoningOutputTokens,
+    kind: 'counter',
+    unit: UNIT.tokens,
+    description: DESCRIPTION.usageReasoningOutputTokens,
+    valueType: 'int',
   },
 } as const satisfies { readonly [K in keyof typeof METRIC]: InstrumentSpec };
 

@@ -27,7 +27,7 @@ import { withBackend } from '../../../packages/instrumentation/src/gateway/backe
 import type { InferenceTracker } from '../../../packages/instrumentation/src/core/recorder.js';
 import { sinkFor } from '../../../packages/instrumentation/src/core/instruments.js';
 import type { EndedRequest, RecordingSink } from '../../../packages/instrumentation/src/core/sink.js';
-import { ATTR, METER_NAME, METRIC, OUTCOME, OVERFLOW_ATTRIBUTE, type Outcome } from '../../../packages/instrumentation/src/semconv.js';
+import { ATTR, INSTRUMENT, METER_NAME, METRIC, OUTCOME, OVERFLOW_ATTRIBUTE, type Outcome } from '../../../packages/instrumentation/src/semconv.js';
 import { VERSION } from '../../../packages/instrumentation/src/version.js';
 import { captureDiag } from '../../helpers/metrics.js';
 import { CollectorNamingSerializer } from '../../../packages/otel-inference/src/register/prometheus.js';
@@ -171,6 +171,9 @@ function ended(fields: Partial<EndedRequest>): EndedRequest {
     inputTokens: undefined,
     outputTokens: undefined,
     outputTokenRate: undefined,
+    cacheReadInputTokens: undefined,
+    cacheWriteInputTokens: undefined,
+    reasoningOutputTokens: undefined,
     ...fields,
     gaps,
     gapCount: fields.gapCount ?? gaps.length,
@@ -243,6 +246,9 @@ function randomSteps(seed: number, readers: number, length: number, models = ['m
           inputTokens: r.chance(0.6) ? r.pick([0, 1, 4, 5, 16, 1000, 67108864, 67108865, Math.floor(r.next() * 100000)]) : undefined,
           outputTokens: r.chance(0.6) ? r.pick([0, 1, 2, 300, Math.floor(r.next() * 5000)]) : undefined,
           outputTokenRate: r.chance(0.5) ? r.pick([() => r.next() * 200, () => r.pick([1, 8192, 8192.5, 1e6]), () => r.next() * 1e-3 + 1e-9])() : undefined,
+          cacheReadInputTokens: r.chance(0.3) ? r.pick([0, 3, 1024, 67108865]) : undefined,
+          cacheWriteInputTokens: r.chance(0.2) ? r.pick([0, 7, 2048]) : undefined,
+          reasoningOutputTokens: r.chance(0.3) ? r.pick([0, 1, 250]) : undefined,
         }),
       });
     } else if (roll < 0.93) {
@@ -288,7 +294,7 @@ describe('random sequences give what the SDK gives', () => {
       p = pair(readers);
       const collected = await replay(p, randomSteps(seed, readers.length, 400, ['m-a', 'm-b', 'm-c', 'm-d', 'other']));
       // The sequences are not trivial: they reach the histograms with points in several buckets.
-      expect(Math.max(...collected.map((c) => c.scopeMetrics[0]?.metrics.length ?? 0))).toBe(7);
+      expect(Math.max(...collected.map((c) => c.scopeMetrics[0]?.metrics.length ?? 0))).toBe(Object.keys(INSTRUMENT).length);
     },
   );
 });
@@ -517,7 +523,7 @@ describe('edge cases give what the SDK gives', () => {
       { op: 'collect', reader: 0 },
     ]);
     expect(c!.scopeMetrics[0]!.scope).toEqual({ name: METER_NAME, version: VERSION });
-    expect(c!.scopeMetrics[0]!.metrics).toHaveLength(7);
+    expect(c!.scopeMetrics[0]!.metrics).toHaveLength(Object.keys(INSTRUMENT).length);
   });
 });
 

@@ -21,6 +21,11 @@ const FIELD: Record<InstrumentKey, keyof Instruments> = {
   requests: 'requests',
   activeRequests: 'activeRequests',
   outputTokenRate: 'outputTokenRate',
+  usageInputTokens: 'usageInputTokens',
+  usageOutputTokens: 'usageOutputTokens',
+  usageCacheReadInputTokens: 'usageCacheReadInputTokens',
+  usageCacheWriteInputTokens: 'usageCacheWriteInputTokens',
+  usageReasoningOutputTokens: 'usageReasoningOutputTokens',
 };
 
 describe('instruments are created from the INSTRUMENT table', () => {

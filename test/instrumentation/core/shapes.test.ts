@@ -10,6 +10,33 @@ describe('extractUsage', () => {
     ['Anthropic message_delta', { type: 'message_delta', usage: { output_tokens: 30 } }, { outputTokens: 30 }],
     ['embeddings', { usage: { prompt_tokens: 8, total_tokens: 8 } }, { inputTokens: 8 }],
     ['Gemini', { usageMetadata: { promptTokenCount: 2, candidatesTokenCount: 3 } }, { inputTokens: 2, outputTokens: 3 }],
+    [
+      'OpenAI chat with cached and reasoning details',
+      { usage: { prompt_tokens: 1200, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 256 } } },
+      { inputTokens: 1200, outputTokens: 300, cacheReadInputTokens: 1024, reasoningOutputTokens: 256 },
+    ],
+    [
+      'Responses API with cached and reasoning details',
+      { type: 'response.completed', response: { usage: { input_tokens: 50, output_tokens: 9, input_tokens_details: { cached_tokens: 32 }, output_tokens_details: { reasoning_tokens: 4 } } } },
+      { inputTokens: 50, outputTokens: 9, cacheReadInputTokens: 32, reasoningOutputTokens: 4 },
+    ],
+    [
+      // input_tokens leaves the cache out: the total input is 10 + 2000 + 300.
+      'Anthropic with cache read and write',
+      { usage: { input_tokens: 10, cache_read_input_tokens: 2000, cache_creation_input_tokens: 300, output_tokens: 5 } },
+      { inputTokens: 2310, outputTokens: 5, cacheReadInputTokens: 2000, cacheWriteInputTokens: 300 },
+    ],
+    [
+      'Anthropic message_start with null cache fields',
+      { type: 'message_start', message: { usage: { input_tokens: 9, output_tokens: 1, cache_read_input_tokens: null, cache_creation_input_tokens: null } } },
+      { inputTokens: 9, outputTokens: 1 },
+    ],
+    [
+      // candidatesTokenCount leaves the thinking out: the output is 40 + 60.
+      'Gemini with cached content and thoughts',
+      { usageMetadata: { promptTokenCount: 500, cachedContentTokenCount: 400, candidatesTokenCount: 40, thoughtsTokenCount: 60, totalTokenCount: 600 } },
+      { inputTokens: 500, outputTokens: 100, cacheReadInputTokens: 400, reasoningOutputTokens: 60 },
+    ],
   ])('%s', (_name, value, expected) => {
     expect(extractUsage(value)).toEqual(expected);
   });

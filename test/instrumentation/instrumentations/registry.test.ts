@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  AnthropicInstrumentation,
+  BedrockInstrumentation,
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
   OpenAIInstrumentation,
@@ -19,11 +21,15 @@ describe('the instrumentation registry', () => {
   it('names each instrumentation once, with the modules it patches', () => {
     expect(INFERENCE_INSTRUMENTATIONS.map((e) => [e.name, e.modules])).toEqual([
       ['inference-openai', ['openai']],
+      ['inference-anthropic', ['@anthropic-ai/sdk']],
+      ['inference-bedrock', ['@aws-sdk/client-bedrock-runtime']],
       // Patches node:http/https prototypes when enabled: no loader hook needed.
       ['inference-server', []],
     ]);
     expect(INFERENCE_INSTRUMENTATIONS[0]!.create({ enabled: false })).toBeInstanceOf(OpenAIInstrumentation);
-    expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(AnthropicInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[2]!.create({ enabled: false })).toBeInstanceOf(BedrockInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS[3]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
   });
 
   it.each([
@@ -39,13 +45,20 @@ describe('the instrumentation registry', () => {
   });
 
   it('getInferenceInstrumentations follows the environment; a config `enabled` overrides it', () => {
-    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-server';
+    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-anthropic,inference-bedrock,inference-server';
     expect(getInferenceInstrumentations()).toEqual([]);
     const forced = getInferenceInstrumentations({ 'inference-openai': { enabled: true } });
     expect(forced).toHaveLength(1);
     expect(forced[0]).toBeInstanceOf(OpenAIInstrumentation);
     forced[0]!.disable();
     delete process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS;
-    expect(getInferenceInstrumentations({ 'inference-openai': { enabled: false }, 'inference-server': { enabled: false } })).toEqual([]);
+    expect(
+      getInferenceInstrumentations({
+        'inference-openai': { enabled: false },
+        'inference-anthropic': { enabled: false },
+        'inference-bedrock': { enabled: false },
+        'inference-server': { enabled: false },
+      }),
+    ).toEqual([]);
   });
 });

@@ -47,6 +47,11 @@ const EXPECTED = {
   'inference.requests': [2],
   'inference.requests.active': [0],
   'inference.output_token_rate': [{ count: 2, sum: expect.any(Number) }],
+  'gen_ai.client.inference.usage.input_tokens': [6],
+  'gen_ai.client.inference.usage.output_tokens': [14],
+  'gen_ai.client.inference.usage.cache_read.input_tokens': [0],
+  'gen_ai.client.inference.usage.cache_write.input_tokens': [0],
+  'gen_ai.client.inference.usage.reasoning.output_tokens': [0],
 };
 
 describe('what register records through', () => {

@@ -71,7 +71,8 @@ describe.concurrent('a collector that is down, hanging or throttling', () => {
     }
   });
 
-  it('over 60 s against a hanging collector, heap and handles stay flat', async () => {
+  // A minute of wall time: on the primary Node.js line only (vitest.config.ts LINE_INDEPENDENT).
+  it.skipIf(process.env.OTEL_INFERENCE_TEST_SCOPE === 'runtime')('over 60 s against a hanging collector, heap and handles stay flat', async () => {
     const collector = await startFaultCollector({ kind: 'hang' });
     try {
       const app = start({

@@ -34,7 +34,7 @@ describe.concurrent(`the preload on Node.js ${process.version}`, () => {
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual({
       ownsMeterProvider: true,
-      instrumentations: ['inference-openai', 'inference-server', 'http', 'undici'],
+      instrumentations: ['inference-openai', 'inference-anthropic', 'inference-bedrock', 'inference-server', 'http', 'undici'],
       esmHook: EXPECTED_HOOK,
       openaiPatched: true,
     });

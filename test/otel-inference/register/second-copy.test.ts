@@ -31,7 +31,7 @@ describe.concurrent('a second copy of otel-inference/register does nothing', () 
       expect(res.stderr).toBe('');
       const [report, answer] = res.stdout.trimEnd().split('\n');
       expect(answer).toBe('answer: hello');
-      const status = { ownsMeterProvider: true, instrumentations: ['inference-openai', 'inference-server', 'http', 'undici'], esmHook: expect.any(String) };
+      const status = { ownsMeterProvider: true, instrumentations: ['inference-openai', 'inference-anthropic', 'inference-bedrock', 'inference-server', 'http', 'undici'], esmHook: expect.any(String) };
       expect(JSON.parse(report!)).toEqual({
         providerStarted: true,
         // Both copies see the one MeterProvider, which is the global one.

@@ -1,7 +1,7 @@
 /**
  * The fast sink: aggregates requests in this package and hands the result to the OpenTelemetry
- * SDK's readers through a MetricProducer per reader, instead of making 7 + (output chunks)
- * `record` calls that each hash the attribute set again.
+ * SDK's readers through a MetricProducer per reader, instead of making 12 + (output chunks)
+ * `record`/`add` calls that each hash the attribute set again.
  *
  * - A request's series are resolved once: its base attributes by seven map lookups of their values
  *   in `begin()` (no key is built or hashed per request), its end attributes (response model,
@@ -26,13 +26,14 @@ import {
   METER_NAME,
   OUTCOME,
   OVERFLOW_ATTRIBUTE,
+  TOKEN_MODALITY,
   TOKEN_TYPE,
   type InstrumentKey,
   type InstrumentSpec,
   type Outcome,
 } from '../semconv.js';
 import { VERSION } from '../version.js';
-import { hasInstruments } from './instruments.js';
+import { hasInstruments, producesOutput } from './instruments.js';
 import { reportInternalError } from './internal-errors.js';
 import { bindSink, hasBoundSink, type EndedRequest, type RecordingSink } from './sink.js';
 
@@ -65,6 +66,11 @@ const ORDER = [
   'requests',
   'activeRequests',
   'outputTokenRate',
+  'usageInputTokens',
+  'usageOutputTokens',
+  'usageCacheReadInputTokens',
+  'usageCacheWriteInputTokens',
+  'usageReasoningOutputTokens',
 ] as const satisfies readonly InstrumentKey[];
 const M_DURATION = 0;
 const M_TOKENS = 1;
@@ -73,6 +79,11 @@ const M_TPOC = 3;
 const M_REQUESTS = 4;
 const M_ACTIVE = 5;
 const M_RATE = 6;
+const M_USAGE_INPUT = 7;
+const M_USAGE_OUTPUT = 8;
+const M_USAGE_CACHE_READ = 9;
+const M_USAGE_CACHE_WRITE = 10;
+const M_USAGE_REASONING = 11;
 
 type HistogramKey = { [K in InstrumentKey]: (typeof INSTRUMENT)[K]['kind'] extends 'histogram' ? K : never }[InstrumentKey];
 
@@ -357,13 +368,37 @@ class BaseEntry {
   readonly ends = new Map<string | undefined, Map<string | undefined, EndEntry>>();
   /** Any other value types, by their key parts. */
   odd: Map<string, EndEntry> | undefined;
+  /** The usage counters' series, by response model (their attributes carry no error.type or outcome). */
+  readonly usage = new Map<unknown, UsageEntry>();
   readonly active: Series;
+  readonly producesOutput: boolean;
 
   constructor(
     readonly key: string,
     readonly base: Attributes,
   ) {
     this.active = new Series(M_ACTIVE, key, base);
+    this.producesOutput = producesOutput(base);
+  }
+}
+
+/** The `gen_ai.client.inference.usage.*` series of one base and response model: the API sink's attributes, key for key. */
+class UsageEntry {
+  readonly input: Series;
+  readonly output: Series;
+  readonly cacheRead: Series;
+  readonly cacheWrite: Series;
+  readonly reasoning: Series;
+
+  constructor(key: string, base: Attributes, responseModel: unknown) {
+    const attributes: Attributes = { ...base, [ATTR.tokenModality]: TOKEN_MODALITY.unknown };
+    if (responseModel !== undefined) attributes[ATTR.responseModel] = responseModel as string;
+    const seriesKey = key + part(responseModel) + part(TOKEN_MODALITY.unknown);
+    this.input = new Series(M_USAGE_INPUT, seriesKey, attributes);
+    this.output = new Series(M_USAGE_OUTPUT, seriesKey, attributes);
+    this.cacheRead = new Series(M_USAGE_CACHE_READ, seriesKey, attributes);
+    this.cacheWrite = new Series(M_USAGE_CACHE_WRITE, seriesKey, attributes);
+    this.reasoning = new Series(M_USAGE_REASONING, seriesKey, attributes);
   }
 }
 
@@ -557,6 +592,26 @@ export class InferenceAggregator implements RecordingSink<BaseEntry> {
     if (request.inputTokens !== undefined) this.recordOne(entry.inputTokens, request.inputTokens);
     if (request.outputTokens !== undefined) this.recordOne(entry.outputTokens, request.outputTokens);
     if (request.outputTokenRate !== undefined) this.recordOne(entry.outputTokenRate, request.outputTokenRate);
+    // In the API sink's order: input, cache read, cache write, then output and reasoning.
+    const usage = this.usageEntry(handle, base, request.responseModel);
+    this.addSum(usage.input, request.inputTokens ?? 0);
+    this.addSum(usage.cacheRead, request.cacheReadInputTokens ?? 0);
+    this.addSum(usage.cacheWrite, request.cacheWriteInputTokens ?? 0);
+    if (handle.producesOutput) {
+      this.addSum(usage.output, request.outputTokens ?? 0);
+      this.addSum(usage.reasoning, request.reasoningOutputTokens ?? 0);
+    }
+  }
+
+  private usageEntry(handle: BaseEntry, base: Attributes, responseModel: unknown): UsageEntry {
+    const key = lookupKey(responseModel);
+    let entry = handle.usage.get(key);
+    if (entry === undefined) {
+      entry = new UsageEntry(handle.key, base, responseModel);
+      handle.usage.set(key, entry);
+      this.cachedEnds++;
+    }
+    return entry;
   }
 
   /**

@@ -8,7 +8,7 @@ import {
   type MeterProvider,
   type UpDownCounter,
 } from '@opentelemetry/api';
-import { ATTR, INSTRUMENT, METER_NAME, TOKEN_TYPE, type InstrumentSpec } from '../semconv.js';
+import { ATTR, INSTRUMENT, METER_NAME, OPERATION, TOKEN_MODALITY, TOKEN_TYPE, type InstrumentSpec } from '../semconv.js';
 import { VERSION } from '../version.js';
 import { boundSinkFor, type EndedRequest, type RecordingSink } from './sink.js';
 
@@ -20,6 +20,11 @@ export interface Instruments {
   readonly requests: Counter;
   readonly activeRequests: UpDownCounter;
   readonly outputTokenRate: Histogram;
+  readonly usageInputTokens: Counter;
+  readonly usageOutputTokens: Counter;
+  readonly usageCacheReadInputTokens: Counter;
+  readonly usageCacheWriteInputTokens: Counter;
+  readonly usageReasoningOutputTokens: Counter;
 }
 
 /** The API instrument type of each kind this library creates. */
@@ -63,6 +68,11 @@ function createInstruments(provider: MeterProvider): Instruments {
     requests: create(meter, INSTRUMENT.requests),
     activeRequests: create(meter, INSTRUMENT.activeRequests),
     outputTokenRate: create(meter, INSTRUMENT.outputTokenRate),
+    usageInputTokens: create(meter, INSTRUMENT.usageInputTokens),
+    usageOutputTokens: create(meter, INSTRUMENT.usageOutputTokens),
+    usageCacheReadInputTokens: create(meter, INSTRUMENT.usageCacheReadInputTokens),
+    usageCacheWriteInputTokens: create(meter, INSTRUMENT.usageCacheWriteInputTokens),
+    usageReasoningOutputTokens: create(meter, INSTRUMENT.usageReasoningOutputTokens),
   };
 }
 
@@ -119,7 +129,25 @@ export class InstrumentsSink implements RecordingSink<undefined> {
       instruments.tokenUsage.record(request.outputTokens, { ...attributes, [ATTR.tokenType]: TOKEN_TYPE.output });
     }
     if (request.outputTokenRate !== undefined) instruments.outputTokenRate.record(request.outputTokenRate, attributes);
+    const usage: Attributes = { ...base, [ATTR.tokenModality]: TOKEN_MODALITY.unknown };
+    if (request.responseModel !== undefined) usage[ATTR.responseModel] = request.responseModel as string;
+    instruments.usageInputTokens.add(request.inputTokens ?? 0, usage);
+    instruments.usageCacheReadInputTokens.add(request.cacheReadInputTokens ?? 0, usage);
+    instruments.usageCacheWriteInputTokens.add(request.cacheWriteInputTokens ?? 0, usage);
+    if (producesOutput(base)) {
+      instruments.usageOutputTokens.add(request.outputTokens ?? 0, usage);
+      instruments.usageReasoningOutputTokens.add(request.reasoningOutputTokens ?? 0, usage);
+    }
   }
+}
+
+/**
+ * Whether an operation produces output tokens: every one but embeddings. The output and
+ * reasoning usage counters are not recorded for embeddings (an embedding has no output tokens,
+ * and a 0 for each call would only add series).
+ */
+export function producesOutput(base: Attributes): boolean {
+  return base[ATTR.operationName] !== OPERATION.embeddings;
 }
 
 /**

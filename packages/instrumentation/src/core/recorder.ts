@@ -138,6 +138,9 @@ export class RequestRecorder implements InferenceTracker {
   private invalidGaps = false;
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
+  private cacheReadInputTokens: number | undefined;
+  private cacheWriteInputTokens: number | undefined;
+  private reasoningOutputTokens: number | undefined;
   private responseModel: string | undefined;
   private finished = false;
   private readonly gcToken = {};
@@ -202,6 +205,19 @@ export class RequestRecorder implements InferenceTracker {
     if (input !== undefined) this.inputTokens = input;
     const output = tokenCount(usage.outputTokens, 'output token count');
     if (output !== undefined) this.outputTokens = output;
+    // Most reports carry none of these: three property reads, and no call, for them.
+    if (usage.cacheReadInputTokens !== undefined) {
+      const cacheRead = tokenCount(usage.cacheReadInputTokens, 'cache read input token count');
+      if (cacheRead !== undefined) this.cacheReadInputTokens = cacheRead;
+    }
+    if (usage.cacheWriteInputTokens !== undefined) {
+      const cacheWrite = tokenCount(usage.cacheWriteInputTokens, 'cache write input token count');
+      if (cacheWrite !== undefined) this.cacheWriteInputTokens = cacheWrite;
+    }
+    if (usage.reasoningOutputTokens !== undefined) {
+      const reasoning = tokenCount(usage.reasoningOutputTokens, 'reasoning output token count');
+      if (reasoning !== undefined) this.reasoningOutputTokens = reasoning;
+    }
   }
 
   setResponseModel(model: string): void {
@@ -214,18 +230,22 @@ export class RequestRecorder implements InferenceTracker {
     this.finish(OUTCOME.success, undefined, clock.now());
   }
 
-  fail(error: unknown, signal?: AbortSignal): void {
+  /**
+   * `errorType`, when given, replaces the `error.type` read from `error` (an adapter that knows
+   * the provider's own code for an error with no HTTP status, such as one inside a stream).
+   */
+  fail(error: unknown, signal?: AbortSignal, errorType?: string): void {
     const endedAt = clock.now();
     let outcome: Outcome = OUTCOME.error;
-    let errorType: string | undefined = ERROR_TYPE.other;
+    let type: string | undefined = ERROR_TYPE.other;
     try {
       outcome = outcomeOfError(error, signal);
-      errorType = outcome === OUTCOME.error ? errorTypeOf(error) : undefined;
+      type = outcome === OUTCOME.error ? (errorType ?? errorTypeOf(error)) : undefined;
     } catch (classifyError) {
       // An error object with throwing getters still ends the request, as `_OTHER`.
       reportInternalError('error.type', classifyError);
     }
-    this.finish(outcome, errorType, endedAt);
+    this.finish(outcome, type, endedAt);
   }
 
   /** `reason`, when given, becomes `error.type` (e.g. `shutdown`); a caller's own cancel has none. */
@@ -306,6 +326,9 @@ export class RequestRecorder implements InferenceTracker {
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
       outputTokenRate,
+      cacheReadInputTokens: this.cacheReadInputTokens,
+      cacheWriteInputTokens: this.cacheWriteInputTokens,
+      reasoningOutputTokens: this.reasoningOutputTokens,
     });
   }
 

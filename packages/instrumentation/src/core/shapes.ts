@@ -67,30 +67,93 @@ function usageObject(value: Obj): Obj | undefined {
   return undefined;
 }
 
+/** `details[key]` when `details` is an object: OpenAI's `*_tokens_details`. */
+function detail(details: unknown, key: string, what: string): number | undefined {
+  return isRecord(details) ? tokenCount(details[key], what) : undefined;
+}
+
+function usageOf(fields: {
+  input: number | undefined;
+  output: number | undefined;
+  cacheRead?: number | undefined;
+  cacheWrite?: number | undefined;
+  reasoning?: number | undefined;
+}): TokenUsage | undefined {
+  const { input, output, cacheRead, cacheWrite, reasoning } = fields;
+  if (input === undefined && output === undefined) return undefined;
+  const result: TokenUsage = {};
+  if (input !== undefined) result.inputTokens = input;
+  if (output !== undefined) result.outputTokens = output;
+  if (cacheRead !== undefined) result.cacheReadInputTokens = cacheRead;
+  if (cacheWrite !== undefined) result.cacheWriteInputTokens = cacheWrite;
+  if (reasoning !== undefined) result.reasoningOutputTokens = reasoning;
+  return result;
+}
+
 /**
- * The default usage extractor: `usage.prompt_tokens`/`completion_tokens` (OpenAI chat and
- * completions, vLLM, Ollama), `usage.input_tokens`/`output_tokens` (Responses API, Anthropic,
- * also inside `response` or `message` of their stream events) and Gemini's `usageMetadata`.
+ * Anthropic's `usage`: its `input_tokens` leaves out the tokens read from and written to the
+ * prompt cache, which TokenUsage's `inputTokens` includes.
+ */
+function anthropicUsage(usage: Obj): TokenUsage | undefined {
+  const uncached = tokenCount(usage.input_tokens, 'usage.input_tokens');
+  const cacheRead = tokenCount(usage.cache_read_input_tokens, 'usage.cache_read_input_tokens');
+  const cacheWrite = tokenCount(usage.cache_creation_input_tokens, 'usage.cache_creation_input_tokens');
+  const input = uncached === undefined ? undefined : uncached + (cacheRead ?? 0) + (cacheWrite ?? 0);
+  return usageOf({ input, output: tokenCount(usage.output_tokens, 'usage.output_tokens'), cacheRead, cacheWrite });
+}
+
+/**
+ * Gemini's `usageMetadata`: `candidatesTokenCount` leaves out the thinking tokens
+ * (`thoughtsTokenCount`), which TokenUsage's `outputTokens` includes; `promptTokenCount`
+ * includes the cached content.
+ */
+function geminiUsage(metadata: Obj): TokenUsage | undefined {
+  const candidates = tokenCount(metadata.candidatesTokenCount, 'usageMetadata.candidatesTokenCount');
+  const thoughts = tokenCount(metadata.thoughtsTokenCount, 'usageMetadata.thoughtsTokenCount');
+  const output = candidates === undefined && thoughts === undefined ? undefined : (candidates ?? 0) + (thoughts ?? 0);
+  return usageOf({
+    input: tokenCount(metadata.promptTokenCount, 'usageMetadata.promptTokenCount'),
+    output,
+    cacheRead: tokenCount(metadata.cachedContentTokenCount, 'usageMetadata.cachedContentTokenCount'),
+    reasoning: thoughts,
+  });
+}
+
+/**
+ * The default usage extractor, normalised to {@link TokenUsage}'s meanings:
+ * - `usage.prompt_tokens`/`completion_tokens` with `prompt_tokens_details.cached_tokens` and
+ *   `completion_tokens_details.reasoning_tokens` (OpenAI chat and completions, vLLM, Ollama's
+ *   OpenAI API);
+ * - `usage.input_tokens`/`output_tokens` with `input_tokens_details.cached_tokens` and
+ *   `output_tokens_details.reasoning_tokens` (Responses API, also inside its stream events'
+ *   `response`);
+ * - Anthropic's `usage` (also inside `message` of `message_start`), recognised by its cache
+ *   fields, input = input + cache read + cache write;
+ * - Gemini's `usageMetadata`, output = candidates + thoughts.
  * A field that is not a non-negative safe integer is left out, with one debug line.
  */
 export const extractUsage: UsageExtractor = (value) => {
   if (!isRecord(value)) return undefined;
   const usage = usageObject(value);
-  let input: number | undefined;
-  let output: number | undefined;
   if (usage !== undefined) {
-    input = tokenCount(usage.prompt_tokens, 'usage.prompt_tokens') ?? tokenCount(usage.input_tokens, 'usage.input_tokens');
-    output =
-      tokenCount(usage.completion_tokens, 'usage.completion_tokens') ?? tokenCount(usage.output_tokens, 'usage.output_tokens');
-  } else if (isRecord(value.usageMetadata)) {
-    input = tokenCount(value.usageMetadata.promptTokenCount, 'usageMetadata.promptTokenCount');
-    output = tokenCount(value.usageMetadata.candidatesTokenCount, 'usageMetadata.candidatesTokenCount');
+    if (usage.prompt_tokens !== undefined || usage.completion_tokens !== undefined) {
+      return usageOf({
+        input: tokenCount(usage.prompt_tokens, 'usage.prompt_tokens'),
+        output: tokenCount(usage.completion_tokens, 'usage.completion_tokens'),
+        cacheRead: detail(usage.prompt_tokens_details, 'cached_tokens', 'usage.prompt_tokens_details.cached_tokens'),
+        reasoning: detail(usage.completion_tokens_details, 'reasoning_tokens', 'usage.completion_tokens_details.reasoning_tokens'),
+      });
+    }
+    if ('cache_read_input_tokens' in usage || 'cache_creation_input_tokens' in usage) return anthropicUsage(usage);
+    return usageOf({
+      input: tokenCount(usage.input_tokens, 'usage.input_tokens'),
+      output: tokenCount(usage.output_tokens, 'usage.output_tokens'),
+      cacheRead: detail(usage.input_tokens_details, 'cached_tokens', 'usage.input_tokens_details.cached_tokens'),
+      reasoning: detail(usage.output_tokens_details, 'reasoning_tokens', 'usage.output_tokens_details.reasoning_tokens'),
+    });
   }
-  if (input === undefined && output === undefined) return undefined;
-  const result: TokenUsage = {};
-  if (input !== undefined) result.inputTokens = input;
-  if (output !== undefined) result.outputTokens = output;
-  return result;
+  if (isRecord(value.usageMetadata)) return geminiUsage(value.usageMetadata);
+  return undefined;
 };
 
 function deltaHasOutput(delta: Obj): boolean {

@@ -3,7 +3,7 @@
  * hands every value of a request to a sink twice: +1 active when it begins, everything else
  * once, when it ends. Two sinks exist:
  *
- * - the API instruments (`instruments.ts`): seven `record`/`add` calls through
+ * - the API instruments (`instruments.ts`): `record`/`add` calls through
  *   `@opentelemetry/api`, for any MeterProvider (the app's own, the NodeSDK);
  * - the aggregator (`aggregator.ts`): series resolved once per request, values added into
  *   pre-sized bucket arrays, handed to the SDK's readers by a MetricProducer. Used only for a
@@ -36,6 +36,11 @@ export interface EndedRequest {
   readonly outputTokens: number | undefined;
   /** Output tokens per second, when there is a finite positive rate. */
   readonly outputTokenRate: number | undefined;
+  /** The parts of `inputTokens` read from and written to the provider's prompt cache, when reported. */
+  readonly cacheReadInputTokens: number | undefined;
+  readonly cacheWriteInputTokens: number | undefined;
+  /** The part of `outputTokens` spent on reasoning, when reported. */
+  readonly reasoningOutputTokens: number | undefined;
 }
 
 /** Where a request's values go. `begin` returns what `end` is given back. */
@@ -57,7 +62,7 @@ interface BoundSinks {
   readonly byProvider: WeakMap<MeterProvider, RecordingSink>;
 }
 
-const SINK_PROTOCOL = 1;
+const SINK_PROTOCOL = 2;
 const SINKS_KEY = Symbol.for('otel-inference.bound-sinks');
 const bound: BoundSinks = ((globalThis as { [SINKS_KEY]?: BoundSinks })[SINKS_KEY] ??= {
   protocol: SINK_PROTOCOL,

@@ -10,6 +10,11 @@ export interface ChunkHandlers {
   readonly withhold?: ((chunk: unknown) => boolean) | undefined;
   /** The request's abort signal: a stream that ends quietly while it is aborted was cancelled. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * `error.type` of an error the stream threw, when the adapter knows better than the error's
+   * status or class (a provider's error event inside the stream); undefined for the default.
+   */
+  readonly errorType?: ((error: unknown) => string | undefined) | undefined;
 }
 
 /**
@@ -25,6 +30,7 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
   private readonly extractResponseModel: ChunkHandlers['extractResponseModel'];
   private readonly withhold: ChunkHandlers['withhold'];
   private readonly signal: AbortSignal | undefined;
+  private readonly errorType: ChunkHandlers['errorType'];
   private needsResponseModel = true;
 
   constructor(
@@ -37,6 +43,7 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
     this.extractResponseModel = handlers.extractResponseModel;
     this.withhold = handlers.withhold;
     this.signal = handlers.signal;
+    this.errorType = handlers.errorType;
     recorder.watch(this);
   }
 
@@ -106,7 +113,13 @@ export class InstrumentedIterator<T> implements AsyncIterableIterator<T> {
   private readonly onError = (error: unknown): never => {
     // Only the error decides here: the openai client aborts its own controller on the way
     // out of a failed stream, so an aborted signal says nothing about who ended it.
-    this.recorder.fail(error);
+    let type: string | undefined;
+    try {
+      type = this.errorType?.(error);
+    } catch (classifyError) {
+      reportInternalError('error.type', classifyError);
+    }
+    this.recorder.fail(error, undefined, type);
     throw error;
   };
 

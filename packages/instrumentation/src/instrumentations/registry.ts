@@ -10,6 +10,11 @@
  * in the same process) switches only that one.
  */
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import {
+  AnthropicInstrumentation,
+  ANTHROPIC_SUPPORTED_VERSIONS,
+  type AnthropicInstrumentationConfig,
+} from './anthropic/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
 import { BedrockInstrumentation, BEDROCK_SUPPORTED_VERSIONS, type BedrockInstrumentationConfig } from './bedrock/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
@@ -32,8 +37,9 @@ export interface InstrumentationEntry<C = unknown> {
 /** Configuration by instrumentation name, for {@link getInferenceInstrumentations}. */
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
-  'inference-server'?: InferenceServerInstrumentationConfig;
+  'inference-anthropic'?: AnthropicInstrumentationConfig;
   'inference-bedrock'?: BedrockInstrumentationConfig;
+  'inference-server'?: InferenceServerInstrumentationConfig;
 }
 
 export type InferenceInstrumentationName = keyof InferenceInstrumentationsConfig;
@@ -48,6 +54,22 @@ const ENTRIES: Entries = {
     description: 'the `openai` client: chat.completions, completions, responses and embeddings, streamed or not',
     create: (config) => new OpenAIInstrumentation(config),
   },
+  'inference-anthropic': {
+    name: 'inference-anthropic',
+    modules: ['@anthropic-ai/sdk'],
+    supportedVersions: ANTHROPIC_SUPPORTED_VERSIONS,
+    description:
+      'the `@anthropic-ai/sdk` client: messages.create and beta.messages.create, streamed or not, and messages.stream() through them',
+    create: (config) => new AnthropicInstrumentation(config),
+  },
+  'inference-bedrock': {
+    name: 'inference-bedrock',
+    modules: ['@aws-sdk/client-bedrock-runtime'],
+    supportedVersions: BEDROCK_SUPPORTED_VERSIONS,
+    description:
+      '`@aws-sdk/client-bedrock-runtime`: Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream sent through the client',
+    create: (config) => new BedrockInstrumentation(config),
+  },
   'inference-server': {
     name: 'inference-server',
     // node:http and node:https: their Server and ServerResponse prototypes are patched when the
@@ -57,14 +79,6 @@ const ENTRIES: Entries = {
     description:
       'the server side of node:http and node:https (and Express, Fastify, Hono on them): OpenAI-compatible routes served, streamed or not',
     create: (config) => new InferenceServerInstrumentation(config),
-  },
-  'inference-bedrock': {
-    name: 'inference-bedrock',
-    modules: ['@aws-sdk/client-bedrock-runtime'],
-    supportedVersions: BEDROCK_SUPPORTED_VERSIONS,
-    description:
-      '`@aws-sdk/client-bedrock-runtime`: Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream sent through the client',
-    create: (config) => new BedrockInstrumentation(config),
   },
 };
 

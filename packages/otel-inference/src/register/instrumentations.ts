@@ -49,11 +49,12 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       streamUsageHosts: config.streamUsageHosts,
       ...(config.providerName !== undefined ? { providerName: config.providerName } : {}),
     },
+    'inference-anthropic': { ...shared },
+    'inference-bedrock': { ...shared },
     'inference-server': {
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
     },
-    'inference-bedrock': { ...shared },
   };
 }
 

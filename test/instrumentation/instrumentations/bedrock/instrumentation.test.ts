@@ -30,9 +30,10 @@ describe('BedrockInstrumentation', () => {
     expect(entry?.supportedVersions).toEqual(['>=3.587.0 <4']);
     const [created] = getInferenceInstrumentations({
       'inference-openai': { enabled: false },
-      'inference-server': { enabled: false },
+      'inference-anthropic': { enabled: false },
       'inference-bedrock': { enabled: true },
-    } as Parameters<typeof getInferenceInstrumentations>[0]);
+      'inference-server': { enabled: false },
+    });
     expect(created).toBeInstanceOf(BedrockInstrumentation);
     created?.disable();
   });

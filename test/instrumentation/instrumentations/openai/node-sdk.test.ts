@@ -25,7 +25,11 @@ describe('OpenAIInstrumentation in the NodeSDK', () => {
     expect(res.code).toBe(0);
     const requests = [{ scope: 'otel-inference', value: 1 }];
     expect(JSON.parse(res.stdout)).toEqual({
-      instrumentations: ['@otel-inference/instrumentation/openai', '@otel-inference/instrumentation/server'],
+      instrumentations: [
+        '@otel-inference/instrumentation/openai',
+        '@otel-inference/instrumentation/anthropic',
+        '@otel-inference/instrumentation/server',
+      ],
       enabled: { patched: true, requests },
       // Unpatched: the second call is not recorded.
       disabled: { patched: false, requests },

@@ -39,7 +39,7 @@ function json(pieces: Piece[]) {
 describe('JsonSniffer', () => {
   it('reads model and usage of a body parsed whole, in one piece or cut anywhere (bytes cut inside a character too)', () => {
     const text = JSON.stringify(chatCompletion);
-    const expected = { model: 'gpt-4o-mini-2024-07-18', usage: { inputTokens: 12, outputTokens: 7 } };
+    const expected = { model: 'gpt-4o-mini-2024-07-18', usage: { inputTokens: 12, outputTokens: 7, cacheReadInputTokens: 0 } };
     expect(json([text])).toEqual(expected);
     for (let i = 1; i < Buffer.byteLength(text); i += 7) {
       expect(json(cut(text, [i], true))).toEqual(expected);
@@ -74,7 +74,7 @@ describe('JsonSniffer', () => {
     expect(json(cut(body, Array.from({ length: 200 }, (_, i) => i * 997 + 1).filter((i) => i < body.length), false))).toEqual(expected);
 
     const chat = JSON.stringify({ ...chatCompletion, choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(100_000) } }] });
-    expect(json(cut(chat, [3, 40_000], true))).toEqual({ model: 'gpt-4o-mini-2024-07-18', usage: { inputTokens: 12, outputTokens: 7 } });
+    expect(json(cut(chat, [3, 40_000], true))).toEqual({ model: 'gpt-4o-mini-2024-07-18', usage: { inputTokens: 12, outputTokens: 7, cacheReadInputTokens: 0 } });
   });
 
   it('a key that only appears inside a string is not a key; a nested usage past the limit is read where the scan finds it', () => {

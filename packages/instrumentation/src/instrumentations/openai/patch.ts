@@ -5,15 +5,15 @@
  * parse and iteration and never read a body ourselves.
  */
 import { diag } from '@opentelemetry/api';
-import { isObject, isThenable, type Obj } from '../../core/guards.js';
+import { isObject, type Obj } from '../../core/guards.js';
 import { reportInternalError } from '../../core/internal-errors.js';
 import { defaultInferenceMetrics, type InferenceMetrics } from '../../core/metrics.js';
 import type { RequestRecorder } from '../../core/recorder.js';
 import { serverOfUrl } from '../../core/server.js';
 import { extractResponseModel, extractUsage, isOutputChunk } from '../../core/shapes.js';
-import { InstrumentedIterator, type ChunkHandlers } from '../../core/stream.js';
 import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
 import { OPERATION, PROVIDER, PROVIDER_BY_HOST } from '../../semconv.js';
+import { at, recordingMethod, signalOf, StainlessCall, type ResponseReaders } from '../stainless/observe.js';
 import {
   bodyAskingForUsage,
   resendIfRefused,
@@ -62,6 +62,8 @@ const ENDPOINTS: readonly Endpoint[] = [
   { staticPath: ['Embeddings'], instancePath: ['embeddings'], operation: OPERATION.embeddings, acceptsStreamOptions: false },
 ];
 
+const OPENAI_READERS: ResponseReaders = { isOutputChunk, extractUsage, extractResponseModel };
+
 const AZURE_HOST_SUFFIX = '.openai.azure.com';
 
 interface Config {
@@ -97,68 +99,30 @@ function clientInfo(client: unknown, config: Config): ClientInfo {
   return info;
 }
 
-class OpenAICall {
+/** An openai call: a stream may carry a usage chunk we asked for, kept from the caller. */
+class OpenAICall extends StainlessCall {
   constructor(
-    readonly recorder: RequestRecorder,
-    readonly args: unknown[],
-    readonly stream: boolean,
+    recorder: RequestRecorder,
+    args: unknown[],
+    stream: boolean,
     public injected: boolean,
     readonly info: ClientInfo,
-    readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
     /** Sends the request again exactly as the caller made it. */
     readonly resend: () => unknown,
-  ) {}
-
-  fail(error: unknown, signal = this.signal): void {
-    this.recorder.fail(error, signal);
+  ) {
+    super(recorder, args, stream, signal, OPENAI_READERS);
   }
 
-  /** The call's value arrived: a stream to watch, or a response to read usage from. */
-  settle(value: unknown): void {
-    try {
-      if (this.stream && isObject(value) && typeof value.iterator === 'function') {
-        this.watchStream(value);
-        return;
-      }
-      this.recorder.end({ usage: extractUsage(value), responseModel: extractResponseModel(value) });
-    } catch (error) {
-      reportInternalError('openai response', error);
-      this.recorder.end();
-    }
+  override observing(promise: Obj): void {
+    if (!this.injected) return;
+    resendIfRefused(promise, this.info, this.resend, () => {
+      this.injected = false;
+    });
   }
 
-  /**
-   * Wraps the stream's own `iterator`, which `for await`, `tee()` and `toReadableStream()`
-   * all go through, so the Stream object the caller holds stays the same object.
-   */
-  private watchStream(stream: Obj): void {
-    const original = stream.iterator as AnyFunction;
-    const controller = stream.controller;
-    const signal =
-      isObject(controller) && controller.signal instanceof AbortSignal ? controller.signal : this.signal;
-    const handlers: ChunkHandlers = {
-      isOutputChunk,
-      extractUsage,
-      extractResponseModel,
-      signal,
-      withhold: this.injected ? withholdInjectedUsage : undefined,
-    };
-    const recorder = this.recorder;
-    let opened = false;
-    stream.iterator = function (this: unknown, ...args: unknown[]): unknown {
-      // Only the first iteration is the request's; the client itself rejects a second one.
-      if (opened) return original.apply(this, args);
-      opened = true;
-      let source: AsyncIterator<unknown>;
-      try {
-        source = original.apply(this, args) as AsyncIterator<unknown>;
-      } catch (error) {
-        recorder.fail(error, signal);
-        throw error;
-      }
-      return new InstrumentedIterator(() => source, recorder, handlers);
-    };
-    recorder.watch(stream);
+  protected override withhold(): ((chunk: unknown) => boolean) | undefined {
+    return this.injected ? withholdInjectedUsage : undefined;
   }
 }
 
@@ -173,9 +137,7 @@ function beginCall(
   if (!isObject(body)) return undefined;
   const info = clientInfo(isObject(resource) ? resource._client : undefined, config);
   const stream = body.stream === true;
-  const requestOptions = args[1];
-  const signal =
-    isObject(requestOptions) && requestOptions.signal instanceof AbortSignal ? requestOptions.signal : undefined;
+  const signal = signalOf(args[1]);
 
   const asking = stream && endpoint.acceptsStreamOptions ? bodyAskingForUsage(body, info, config.streamUsage) : undefined;
   const callArgs = asking === undefined ? args : [asking, ...args.slice(1)];
@@ -194,105 +156,19 @@ function beginCall(
   return new OpenAICall(recorder, callArgs, stream, asking !== undefined, info, signal, () => original.apply(resource, args));
 }
 
-/**
- * Observes an openai APIPromise without changing it: the caller keeps the same object, with
- * `.withResponse()`, `.asResponse()` and lazy parsing intact. The body is never read here:
- * we see the parsed value only when the caller's own parse produces it.
- */
-function observeAPIPromise(promise: Obj, call: OpenAICall): void {
-  if (call.injected) {
-    resendIfRefused(promise, call.info, call.resend, () => {
-      call.injected = false;
-    });
-  }
-  const parse = promise.parseResponse as AnyFunction;
-  let parseStarted = false;
-  promise.parseResponse = function (this: unknown, ...args: unknown[]): unknown {
-    parseStarted = true;
-    let parsed: unknown;
-    try {
-      parsed = parse.apply(this, args);
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
-    if (!isThenable(parsed)) {
-      call.settle(parsed);
-      return parsed;
-    }
-    return parsed.then(
-      (value) => {
-        call.settle(value);
-        return value;
-      },
-      (error: unknown) => {
-        call.fail(error);
-        throw error;
-      },
-    );
-  };
-  (promise.responsePromise as PromiseLike<unknown>).then(
-    () => {
-      call.recorder.touch();
-      // A caller who awaits has registered its parse on this same promise, so its reaction is
-      // already queued: a microtask queued now runs after it. If nothing parses the response
-      // (`.asResponse()`, or a promise nobody awaits), the call ends at the headers. No
-      // setImmediate here: one per call costs ~40 µs of extra event-loop turns.
-      queueMicrotask(() => {
-        if (!parseStarted) call.recorder.end();
-      });
-    },
-    (error: unknown) => call.fail(error),
-  );
-}
-
-function observeResult(result: unknown, call: OpenAICall): void {
-  if (isObject(result) && isThenable(result.responsePromise) && typeof result.parseResponse === 'function') {
-    observeAPIPromise(result, call);
-  } else if (isThenable(result)) {
-    result.then(
-      (value) => call.settle(value),
-      (error: unknown) => call.fail(error),
-    );
-  } else {
-    call.settle(result);
-  }
-}
-
 function recordingCreate(original: AnyFunction, endpoint: Endpoint, config: Config): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
-    let call: OpenAICall | undefined;
-    try {
+  return recordingMethod(
+    original,
+    (resource, args) => {
       if (config.onFirstCall !== undefined) {
         const once = config.onFirstCall;
         config.onFirstCall = undefined;
         once();
       }
-      call = beginCall(this, args, endpoint, config, original);
-    } catch (error) {
-      reportInternalError('openai request', error);
-    }
-    if (call === undefined) return original.apply(this, args);
-    let result: unknown;
-    try {
-      result = original.apply(this, call.args);
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
-    try {
-      observeResult(result, call);
-    } catch (error) {
-      reportInternalError('openai result', error);
-    }
-    return result;
-  };
-}
-
-function at(root: unknown, path: readonly string[]): unknown {
-  let value = root;
-  for (const key of path) value = isObject(value) ? value[key] : undefined;
-  return value;
+      return beginCall(resource, args, endpoint, config, original);
+    },
+    'openai',
+  );
 }
 
 /**

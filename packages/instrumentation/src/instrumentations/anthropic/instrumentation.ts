@@ -1,0 +1,48 @@
+import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { InferenceInstrumentation, type InferenceInstrumentationConfig } from '../base.js';
+import { patchAnthropic, type AnthropicInstrumentationOptions } from './patch.js';
+
+/**
+ * The @anthropic-ai/sdk versions patched: 0.x from 0.25 (the Messages API and its stream events as they are today)
+ * through 1.x, every line that runs on the supported Node.js lines. Tested: 0.25,
+ * 0.41 (the last of the older client shape), 0.137 and 1.x.
+ */
+export const ANTHROPIC_SUPPORTED_VERSIONS = ['>=0.25.0 <2'];
+
+export interface AnthropicInstrumentationConfig
+  extends InferenceInstrumentationConfig,
+    Pick<AnthropicInstrumentationOptions, 'providerName'> {}
+
+/**
+ * The @anthropic-ai/sdk client as a standard OpenTelemetry Instrumentation: pass it to the
+ * NodeSDK's `instrumentations`, or to `registerInstrumentations`. It patches every copy of the
+ * package loaded after it is enabled (CJS and ESM) and records through the MeterProvider it is
+ * given. `disable()` restores the original methods.
+ */
+export class AnthropicInstrumentation extends InferenceInstrumentation<AnthropicInstrumentationConfig> {
+  private uninstalls: (() => void)[] | undefined;
+
+  constructor(config: AnthropicInstrumentationConfig = {}) {
+    super('@otel-inference/instrumentation/anthropic', config);
+  }
+
+  protected override init() {
+    return [
+      new InstrumentationNodeModuleDefinition(
+        '@anthropic-ai/sdk',
+        ANTHROPIC_SUPPORTED_VERSIONS,
+        (moduleExports: unknown) => {
+          const { providerName } = this.getConfig();
+          (this.uninstalls ??= []).push(
+            patchAnthropic(moduleExports, providerName !== undefined ? { providerName } : {}, () => this.metrics),
+          );
+          return moduleExports;
+        },
+        (moduleExports: unknown) => {
+          for (const uninstall of this.uninstalls?.splice(0) ?? []) uninstall();
+          return moduleExports;
+        },
+      ),
+    ];
+  }
+}
