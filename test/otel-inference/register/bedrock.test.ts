@@ -74,6 +74,11 @@ describe.concurrent('@aws-sdk/client-bedrock-runtime through otel-inference/regi
     const sumOf = (type: string) => tokens.filter((p) => p.attributes['gen_ai.token.type'] === type).reduce((n, p) => n + p.sum!, 0);
     expect(sumOf('input')).toBe(5 * 9);
     expect(sumOf('output')).toBe(5 * 3);
+    const counter = (metric: string) => withPreload.points.filter((p) => p.metric === metric).reduce((n, p) => n + p.value, 0);
+    expect(counter('gen_ai.client.inference.usage.input_tokens')).toBe(5 * 9);
+    expect(counter('gen_ai.client.inference.usage.output_tokens')).toBe(5 * 3);
+    expect(counter('gen_ai.client.inference.usage.cache_read.input_tokens')).toBe(5 * 4);
+    expect(counter('gen_ai.client.inference.usage.cache_write.input_tokens')).toBe(0);
     const ttft = withPreload.points.filter((p) => p.metric === 'gen_ai.client.operation.time_to_first_chunk');
     expect(ttft.reduce((n, p) => n + p.value, 0)).toBe(2);
     const gaps = withPreload.points.filter((p) => p.metric === 'gen_ai.client.operation.time_per_output_chunk');

@@ -7,7 +7,18 @@ import { startSimServer, type SimServer } from '../../../../sim/index.js';
 import { instrumentBedrock } from '../../../../packages/instrumentation/src/index.js';
 import { ATTR, METRIC } from '../../../../packages/instrumentation/src/semconv.js';
 import { ANTHROPIC_BODY, BEDROCK_VERSIONS, MESSAGES, MODEL, simClient } from '../../../helpers/bedrock.js';
-import { collectGarbage, createTestMetrics, drain, sleep, type TestMetrics } from '../../../helpers/metrics.js';
+import { collectGarbage, createTestMetrics, drain, sleep, type Collected, type TestMetrics } from '../../../helpers/metrics.js';
+
+/** The `gen_ai.client.inference.usage.*` counters, summed over every series. */
+function usageCounters(c: Collected) {
+  return {
+    input: c.total(METRIC.usageInputTokens),
+    output: c.total(METRIC.usageOutputTokens),
+    cacheRead: c.total(METRIC.usageCacheReadInputTokens),
+    cacheWrite: c.total(METRIC.usageCacheWriteInputTokens),
+    reasoning: c.total(METRIC.usageReasoningOutputTokens),
+  };
+}
 
 let sim: SimServer;
 let t: TestMetrics;
@@ -57,6 +68,7 @@ describe.each(BEDROCK_VERSIONS)('%s', (_name, mod) => {
     expect(point?.attributes[ATTR.responseModel]).toBeUndefined();
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(10);
     expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(3);
+    expect(usageCounters(c)).toEqual({ input: 10, output: 3, cacheRead: 4, cacheWrite: 2, reasoning: 0 });
     expect(c.histograms(METRIC.timeToFirstChunk)).toEqual([]);
     expect(c.total(METRIC.activeRequests)).toBe(0);
   });
@@ -160,6 +172,8 @@ describe.each(BEDROCK_VERSIONS)('%s', (_name, mod) => {
       expect(gaps.count).toBe(3);
       expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(9);
       expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(4);
+      // Reasoning is part of outputTokens; Bedrock does not report it apart, so its counter adds 0.
+      expect(usageCounters(c)).toEqual({ input: 9, output: 4, cacheRead: 5, cacheWrite: 0, reasoning: 0 });
       expect(c.total(METRIC.activeRequests)).toBe(0);
     });
 
@@ -179,6 +193,7 @@ describe.each(BEDROCK_VERSIONS)('%s', (_name, mod) => {
       const c = await t.collect();
       expect(c.total(METRIC.requests, { [ATTR.outcome]: 'success' })).toBe(1);
       expect(c.histograms(METRIC.tokenUsage)).toEqual([]);
+      expect(usageCounters(c)).toEqual({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 });
     });
 
     it('an exception event mid-stream: error.type is the exception name; the caller gets the same error', async () => {
@@ -253,6 +268,7 @@ describe.each(BEDROCK_VERSIONS)('%s', (_name, mod) => {
       expect(c.total(METRIC.requests, { [ATTR.operationName]: 'chat', [ATTR.requestStream]: false })).toBe(1);
       expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(8);
       expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(2);
+      expect(usageCounters(c)).toEqual({ input: 8, output: 2, cacheRead: 0, cacheWrite: 5, reasoning: 0 });
     });
 
     it('operation from the body: prompt → text_completion, an embed model → embeddings', async () => {
@@ -283,6 +299,7 @@ describe.each(BEDROCK_VERSIONS)('%s', (_name, mod) => {
       expect(c.histogram(METRIC.timePerOutputChunk).count).toBe(3);
       expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'input' }).sum).toBe(12);
       expect(c.histogram(METRIC.tokenUsage, { [ATTR.tokenType]: 'output' }).sum).toBe(4);
+      expect(usageCounters(c)).toEqual({ input: 12, output: 4, cacheRead: 4, cacheWrite: 0, reasoning: 0 });
     });
 
     it('an exception event mid-stream, and a stream broken off', async () => {
