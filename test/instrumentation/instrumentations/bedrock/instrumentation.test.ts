@@ -58,3 +58,24 @@ describe('BedrockInstrumentation', () => {
     await t.shutdown();
   });
 });
+
+describe('instrumentBedrock on odd input', () => {
+  it('a target that is not the module: nothing patched, no throw, an undo that does nothing', async () => {
+    const { instrumentBedrock } = await import('../../../../packages/instrumentation/src/index.js');
+    for (const target of [undefined, null, {}, 42, () => undefined, { BedrockRuntimeClient: {} }]) {
+      expect(() => instrumentBedrock(target)()).not.toThrow();
+    }
+  });
+
+  it.each(BEDROCK_VERSIONS)('%s: a command-like object that is none of the four passes through to the SDK', async (_name, mod) => {
+    const t = createTestMetrics();
+    const { instrumentBedrock } = await import('../../../../packages/instrumentation/src/index.js');
+    const undo = instrumentBedrock(mod, { metrics: t.metrics });
+    const client = simClient(mod, sim.url);
+    const odd = { input: { modelId: MODEL }, resolveMiddleware: () => () => Promise.resolve({ output: 'odd' }) };
+    await expect(client.send(odd as never)).resolves.toBe('odd');
+    undo();
+    expect((await t.collect()).total(METRIC.requests)).toBe(0);
+    await t.shutdown();
+  });
+});
