@@ -91,7 +91,6 @@ function startEventStream(ctx: RequestContext): void {
   ctx.res.writeHead(200, {
     'content-type': 'application/vnd.amazon.eventstream',
     'x-amzn-requestid': genId(''),
-    'transfer-encoding': 'chunked',
   });
   ctx.res.flushHeaders();
 }
