@@ -46,13 +46,16 @@
 //     fallback    (with --fail-backend only) chat stream read to the end; its
 //                 `x-sim-<fail-backend>` header makes that backend answer 503, so a gateway in
 //                 front falls back to the next one (a simulated server ignores it) → success
-//   Every request carries a fixed `x-sim` header (no random latency, no random 429/500) and
-//   streams ask for usage (stream_options.include_usage). When done it prints ONE line of JSON
+//   Every request carries a fixed `x-sim` header (no random latency, no random 429/500; 7 input
+//   tokens, 4 of a chat request's read from the prompt cache, 2 reasoning chunks before a chat
+//   response's --chunks content chunks: a simulated server reports them, the demo backends only
+//   the input) and streams ask for usage (stream_options.include_usage). When done it prints ONE line of JSON
 //   on stdout (the last line), then flushes (shutdown() of otel-inference/register) and exits 0
 //   (1 if a request did not end as planned):
 //
 //   {"mode":"deterministic","baseURL":"…","requestsPerKind":N,
-//    "sim":{"ttftMs":250,"chunkMs":20,"chunks":8,"tokensPerChunk":1,"promptTokens":7,"abandonAfter":2},
+//    "sim":{"ttftMs":250,"chunkMs":20,"chunks":8,"tokensPerChunk":1,"promptTokens":7,"cacheReadTokens":4,
+//           "reasoningChunks":2,"abandonAfter":2},
 //    "sent":{"stream":N,"nonStream":N,"abandoned":N,"embeddings":N,"error":N[,"fallback":N]},
 //    "sentByModel":{"llama-3.1-8b":{"stream":…,…},…},
 //    "expected":{"success":3N (4N with fallback),"error":N,"cancelled":N,"byModel":{"llama-3.1-8b":{"success":…,"error":…,"cancelled":…},…}},
@@ -66,7 +69,9 @@
 //    "ok":true,"elapsedMs":…}
 //
 // Random mode (the default): chat across the DEMO_MODELS (streams, single responses, streams
-// abandoned part-way) and a few embeddings, with the server's own latency and error profile.
+// abandoned part-way) and a few embeddings, with the server's own latency and error profile; chat
+// requests carry a shared system prompt that a simulated server mostly reports as read from its
+// prompt cache, and half of qwen2.5-32b's reason first (randomHeaders below).
 
 import OpenAI from 'openai';
 import { createStatsSource } from 'otel-inference';
@@ -200,11 +205,44 @@ const sleep = (ms, signal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/**
+ * Deterministic mode's token counts: 7 input tokens per request, 4 of a chat request's read from the
+ * prompt cache, and 2 reasoning chunks (1 token each) before a chat response's content.
+ */
+const FIXED_TOKENS = Object.freeze({ promptTokens: 7, cacheReadTokens: 4, reasoningChunks: 2 });
+
 /** The fixed server behaviour of deterministic mode (`status: 0` switches the demo profile's random errors off). */
 function fixedSim(kind) {
-  if (kind === 'embeddings') return { ttftMs: Math.min(opts.ttftMs, 50), status: 0 };
+  const { promptTokens, cacheReadTokens, reasoningChunks } = FIXED_TOKENS;
+  if (kind === 'embeddings') return { ttftMs: Math.min(opts.ttftMs, 50), promptTokens, status: 0 };
   if (kind === 'error') return { status: 500 };
-  return { ttftMs: opts.ttftMs, chunkMs: opts.chunkMs, chunks: opts.chunks, tokensPerChunk: 1, promptTokens: 7, status: 0 };
+  return { ttftMs: opts.ttftMs, chunkMs: opts.chunkMs, chunks: opts.chunks, tokensPerChunk: 1, promptTokens, cacheReadTokens, reasoningChunks, status: 0 };
+}
+
+/**
+ * Random mode: every chat request starts with the app's shared system prompt, the part a provider's
+ * prompt cache serves. Most requests find its first CACHED_PREFIX_TOKENS in the cache (OpenAI caches
+ * prompts of 1024 tokens or more, in steps of 128); the others are cold. A share of the requests
+ * to REASONING_MODEL think first (reasoning chunks before the content, at the model's mean chunk
+ * gap: an explicit reasoningChunks replaces the profile's jittered schedule). A simulated server
+ * reports these counts; the demo backends (demo/backend.mjs) have no prompt cache and do not reason.
+ */
+const SYSTEM_PROMPT = Array.from(
+  { length: 18 },
+  (_, i) =>
+    `Rule ${i + 1}: you are the on-call assistant of an inference platform team. Answer briefly, name the metric or the dashboard panel that shows what you claim, say when a number is an estimate, and never invent a measurement, a model name or a service that the question does not give.`,
+).join('\n');
+const CACHED_PREFIX_TOKENS = 1024;
+const CACHE_HIT_SHARE = 0.8;
+const REASONING_MODEL = 'qwen2.5-32b';
+const REASONING_SHARE = 0.5;
+
+/** The random-mode x-sim header of a chat request: a warm or cold prompt cache, and reasoning for some. */
+function randomHeaders(kind, model) {
+  if (kind === 'embeddings') return undefined;
+  const sim = { cacheReadTokens: Math.random() < CACHE_HIT_SHARE ? CACHED_PREFIX_TOKENS : 0 };
+  if (model === REASONING_MODEL && Math.random() < REASONING_SHARE) sim.reasoningChunks = 8 + Math.floor(Math.random() * 33);
+  return { 'x-sim': JSON.stringify(sim) };
 }
 
 /** Headers of deterministic mode: the fixed behaviour, and for `fallback` one backend told to fail. */
@@ -220,7 +258,9 @@ function fixedHeaders(kind) {
  */
 async function send(kind, model, signal, headers) {
   const reqOpts = { signal, ...(headers ? { headers } : {}) };
-  const messages = [{ role: 'user', content: pick(MESSAGES) }];
+  const user = { role: 'user', content: pick(MESSAGES) };
+  // Deterministic mode fixes the token counts in x-sim; random mode sends the cached system prompt.
+  const messages = deterministic ? [user] : [{ role: 'system', content: SYSTEM_PROMPT }, user];
   try {
     switch (kind) {
       case 'stream':
@@ -365,7 +405,7 @@ async function runRandom() {
   const worker = async () => {
     while (!stopController.signal.aborted) {
       const { kind, model } = randomRequest();
-      const outcome = await sendTracked(kind, model);
+      const outcome = await sendTracked(kind, model, randomHeaders(kind, model));
       observed[outcome]++;
       // Think time between a worker's requests: concurrency varies around the target.
       await sleep(Math.random() * 400, stopController.signal);
@@ -451,7 +491,7 @@ async function deterministicReport(plan) {
     mode: 'deterministic',
     baseURL,
     requestsPerKind: n,
-    sim: { ttftMs: opts.ttftMs, chunkMs: opts.chunkMs, chunks: opts.chunks, tokensPerChunk: 1, promptTokens: 7, abandonAfter: opts.abandonAfter },
+    sim: { ttftMs: opts.ttftMs, chunkMs: opts.chunkMs, chunks: opts.chunks, tokensPerChunk: 1, ...FIXED_TOKENS, abandonAfter: opts.abandonAfter },
     sent,
     sentByModel,
     expected: { success: KINDS.filter((k) => EXPECTED_OUTCOME[k] === 'success').length * n, error: n, cancelled: n, byModel },

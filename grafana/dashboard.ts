@@ -111,6 +111,11 @@ const M = {
   requests: P.requests.name,
   active: P.activeRequests.name,
   tps: P.outputTokenRate.name,
+  usageInput: P.usageInputTokens.name,
+  usageOutput: P.usageOutputTokens.name,
+  usageCacheRead: P.usageCacheReadInputTokens.name,
+  usageCacheWrite: P.usageCacheWriteInputTokens.name,
+  usageReasoning: P.usageReasoningOutputTokens.name,
   httpServer: HTTP_METRIC.serverDuration.name,
   httpClient: HTTP_METRIC.clientDuration.name,
   serverDuration: PS.requestDuration.name,
@@ -190,6 +195,17 @@ function errorRatio(groupBy: string[] = [], extra = ''): string {
   return `(sum${g}(rate(${sel(M.requests, extra ? `${ERROR}, ${extra}` : ERROR)}[${RATE}])) or 0 * ${all}) / (${all} > 0)`;
 }
 
+/**
+ * A part of a counter over the whole: sum(rate(part)) / (sum(rate(whole)) > 0), or increase() over
+ * `$__range` for a stat. No sample while the whole did not grow (nothing to take a share of).
+ */
+function counterShare(part: string, whole: string, opts: { groupBy?: string[]; window?: string } = {}): string {
+  const g = by(opts.groupBy ?? []);
+  const fn = opts.window === '$__range' ? 'increase' : 'rate';
+  const w = opts.window ?? RATE;
+  return `sum${g}(${fn}(${sel(part)}[${w}])) / (sum${g}(${fn}(${sel(whole)}[${w}])) > 0)`;
+}
+
 function q(expr: string, legend: string, refId: string): DataqueryBuilder {
   return new DataqueryBuilder().datasource(DS).expr(expr).legendFormat(legend).refId(refId);
 }
@@ -242,7 +258,7 @@ function stat(
   description: string,
   unit: string,
   expr: string,
-  opts: { decimals?: number; noValue?: string; thresholds?: Array<[number | null, string]>; instant?: boolean } = {},
+  opts: { decimals?: number; noValue?: string; thresholds?: Array<[number | null, string]>; instant?: boolean; span?: number } = {},
 ): AnyPanelBuilder {
   const steps = (opts.thresholds ?? [[null, 'green']]).map(([value, color]) => ({ value, color }));
   const target = q(expr, title, 'A');
@@ -253,7 +269,7 @@ function stat(
     .description(description)
     .datasource(DS)
     .unit(unit)
-    .span(4)
+    .span(opts.span ?? 4)
     .height(4)
     .graphMode(opts.instant ? BigValueGraphMode.None : BigValueGraphMode.Area)
     .colorMode(BigValueColorMode.Value)
@@ -528,6 +544,87 @@ export function buildDashboard(): Dashboard {
       [q(mean(M.tokens, { groupBy: [L.tokenType] }), showLabel(L.tokenType), 'A')],
       12,
     ),
+  );
+
+  // Tokens and cache: the GenAI semconv token counters (gen_ai.client.inference.usage.*)
+  b.withRow(row('Tokens and cache'));
+  const usageRules = `One add per call and counter when the call ends, whatever its outcome; 0 when the provider reported no usage (a failed or cancelled call, a stream without its usage chunk).`;
+  const rangeEstimate =
+    'increase() over the selected range: Prometheus extrapolates from the samples in it, so this is an estimate of the count, not an invoice.';
+  b.withPanel(
+    stat(
+      'Input tokens (time range)',
+      `Input tokens over the selected time range, cached ones included (${METRIC.usageInputTokens}). ${rangeEstimate}`,
+      'short',
+      `sum(increase(${sel(M.usageInput)}[$__range]))`,
+      { instant: true, span: 6, noValue: '0' },
+    ),
+  );
+  b.withPanel(
+    stat(
+      'Output tokens (time range)',
+      `Output tokens over the selected time range, reasoning ones included (${METRIC.usageOutputTokens}). ${rangeEstimate}`,
+      'short',
+      `sum(increase(${sel(M.usageOutput)}[$__range]))`,
+      { instant: true, span: 6, noValue: '0' },
+    ),
+  );
+  b.withPanel(
+    stat(
+      'Cache hit ratio (time range)',
+      `Input tokens read from the provider's prompt cache over all input tokens, over the selected time range: ${METRIC.usageCacheReadInputTokens} / ${METRIC.usageInputTokens}. Empty when there was no input.`,
+      'percentunit',
+      counterShare(M.usageCacheRead, M.usageInput, { window: '$__range' }),
+      { instant: true, span: 6, decimals: 1 },
+    ),
+  );
+  b.withPanel(
+    stat(
+      'Reasoning share (time range)',
+      `Output tokens spent on reasoning over all output tokens, over the selected time range: ${METRIC.usageReasoningOutputTokens} / ${METRIC.usageOutputTokens}. Empty when there was no output.`,
+      'percentunit',
+      counterShare(M.usageReasoning, M.usageOutput, { window: '$__range' }),
+      { instant: true, span: 6, decimals: 1 },
+    ),
+  );
+  const byRequestModel = by([L.requestModel]);
+  const tokenTypes: Array<[string, string]> = [
+    ['input', M.usageInput],
+    ['output', M.usageOutput],
+    ['cache read', M.usageCacheRead],
+    ['cache write', M.usageCacheWrite],
+    ['reasoning', M.usageReasoning],
+  ];
+  b.withPanel(
+    timeseries(
+      'Tokens/s by type and model',
+      `Tokens per second per request model, from the GenAI semconv counters: input (${METRIC.usageInputTokens}, every input token, cached ones included), output (${METRIC.usageOutputTokens}, every output token, reasoning included), cache read and cache write (${METRIC.usageCacheReadInputTokens}, ${METRIC.usageCacheWriteInputTokens}: parts of input), reasoning (${METRIC.usageReasoningOutputTokens}: part of output). Never add the lines: the parts are inside input and output. ${usageRules} Embeddings have no output or reasoning line.`,
+      'short',
+      tokenTypes.map(([type, metric], i) =>
+        q(`sum${byRequestModel}(rate(${sel(metric)}[${RATE}]))`, `${type} ${showLabel(L.requestModel)}`, String.fromCharCode(65 + i)),
+      ),
+      24,
+    ),
+  );
+  const providerModel = [L.providerName, L.requestModel];
+  const providerModelLegend = `${showLabel(L.providerName)} ${showLabel(L.requestModel)}`;
+  b.withPanel(
+    timeseries(
+      'Cache hit ratio by provider and model',
+      `Input tokens read from the provider's prompt cache over all input tokens (${METRIC.usageCacheReadInputTokens} / ${METRIC.usageInputTokens}), per provider and request model, 0 to 1. Input counts the cached tokens (for Anthropic: input_tokens + cache_creation_input_tokens + cache_read_input_tokens), so the ratio never exceeds 1. Calls without usage add 0 to both and do not move it. No input in the window (no traffic, or only calls without usage): no value, a gap, not 0. 0: input and no cache read (a cold cache, prompts below the provider's caching minimum, or a provider that reports none).`,
+      'percentunit',
+      [q(counterShare(M.usageCacheRead, M.usageInput, { groupBy: providerModel }), providerModelLegend, 'A')],
+      12,
+    ).max(1),
+  );
+  b.withPanel(
+    timeseries(
+      'Reasoning share by provider and model',
+      `Output tokens spent on reasoning over all output tokens (${METRIC.usageReasoningOutputTokens} / ${METRIC.usageOutputTokens}), per provider and request model, 0 to 1. Output counts the reasoning tokens (for Gemini: candidates + thoughts). No output in the window: no value, a gap. 0: output without reported reasoning (a model that does not reason, or a provider that does not say). Embeddings have neither counter.`,
+      'percentunit',
+      [q(counterShare(M.usageReasoning, M.usageOutput, { groupBy: providerModel }), providerModelLegend, 'A')],
+      12,
+    ).max(1),
   );
 
   // Errors

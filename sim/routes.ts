@@ -10,6 +10,7 @@ import { BEDROCK_HANDLERS, bedrockErrorBody, bedrockErrorHeaders, bedrockPath } 
 import { handleChat } from './handlers/chat.js';
 import { handleCompletions } from './handlers/completions.js';
 import { handleEmbeddings } from './handlers/embeddings.js';
+import { geminiErrorBody, handleEmbed, handleGenerateContent, handleStreamGenerateContent, modelMethod } from './handlers/gemini.js';
 import { handleResponses } from './handlers/responses.js';
 import { errorBody } from './http.js';
 import type { RouteKind } from './profile.js';
@@ -57,6 +58,15 @@ const ANTHROPIC_ROUTES: readonly Route[] = [
   { kind: 'chat', match: exactPath('/messages/count_tokens'), handler: handleAnthropicCountTokens, errorBody: anthropicErrorBody },
 ];
 
+/** Google's Gemini API and Vertex AI (handlers/gemini.ts), as @google/genai calls them. */
+const GEMINI_ROUTES: readonly Route[] = [
+  { kind: 'chat', match: modelMethod('generateContent'), handler: handleGenerateContent, errorBody: geminiErrorBody },
+  { kind: 'chat', match: modelMethod('streamGenerateContent'), handler: handleStreamGenerateContent, errorBody: geminiErrorBody },
+  { kind: 'embeddings', match: modelMethod('embedContent'), handler: handleEmbed('embedContent'), errorBody: geminiErrorBody },
+  { kind: 'embeddings', match: modelMethod('batchEmbedContents'), handler: handleEmbed('batchEmbedContents'), errorBody: geminiErrorBody },
+  { kind: 'embeddings', match: modelMethod('predict'), handler: handleEmbed('predict'), errorBody: geminiErrorBody },
+];
+
 /** Amazon Bedrock Runtime (sim/handlers/bedrock.ts): POST /model/{modelId}/{converse,converse-stream,invoke,invoke-with-response-stream}. */
 const BEDROCK_ROUTES: readonly Route[] = (['converse', 'converse-stream', 'invoke', 'invoke-with-response-stream'] as const).map(
   (action) => ({
@@ -68,7 +78,12 @@ const BEDROCK_ROUTES: readonly Route[] = (['converse', 'converse-stream', 'invok
   }),
 );
 
-export const ROUTES: readonly Route[] = [...OPENAI_ROUTES, ...ANTHROPIC_ROUTES, ...BEDROCK_ROUTES];
+export const ROUTES: readonly Route[] = [
+  ...OPENAI_ROUTES,
+  ...ANTHROPIC_ROUTES,
+  ...GEMINI_ROUTES,
+  ...BEDROCK_ROUTES,
+];
 
 /** The route serving `path`, with what it captured. */
 export function findRoute(path: string): { route: Route; params: RouteParams } | undefined {

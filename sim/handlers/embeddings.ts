@@ -5,7 +5,7 @@ import { sendJson } from '../http.js';
 import { hashString, makeRandom } from '../random.js';
 
 /** A unit vector that depends only on the text. */
-function embeddingVector(text: string, dim: number): Float32Array {
+export function embeddingVector(text: string, dim: number): Float32Array {
   const random = makeRandom(hashString(String(text)));
   const v: number[] = new Array(dim);
   let norm = 0;

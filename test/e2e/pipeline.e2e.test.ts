@@ -24,7 +24,8 @@ import {
   PROMETHEUS_SERVER_METRIC as S,
   SERVING_SERIES,
 } from '../../grafana/names.js';
-import { METER_NAME, SERVER_TTFT_BUCKETS } from '../../packages/instrumentation/src/semconv.js';
+import { DEMO_EMBEDDING_MODELS, DEMO_MODELS } from '../../demo/profile.mjs';
+import { METER_NAME, OPERATION, SERVER_TTFT_BUCKETS } from '../../packages/instrumentation/src/semconv.js';
 import { DEFAULT_EXPORT_INTERVAL_S, datasourceTimeInterval, grafanaWindows, prometheusScrapeInterval } from '../pipeline/grafana-intervals.js';
 import { CI, collectorBinaryPath, read, repoPath, ROOT, which } from '../pipeline/tools.js';
 import { parseExposition, sum, type Sample } from './exposition.js';
@@ -88,7 +89,7 @@ if (missing !== undefined) console.warn(`SKIPPED end-to-end test; install ${miss
 
 interface LoadSummary {
   ok: boolean;
-  sim: { ttftMs: number; chunkMs: number; chunks: number };
+  sim: { ttftMs: number; chunkMs: number; chunks: number; tokensPerChunk: number; promptTokens: number; cacheReadTokens: number; reasoningChunks: number };
   expected: { success: number; error: number; cancelled: number };
   sent: Record<string, number>;
 }
@@ -389,6 +390,38 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     expect(sum(collectorMetrics, `${DURATION}_count`, load)).toBe(10 * REQUESTS_PER_KIND);
   });
 
+  it('token counters summed over both processes are exact: every input token, the cached part, every output token, the reasoning part', () => {
+    const n = loads.length * REQUESTS_PER_KIND;
+    const { promptTokens, cacheReadTokens, reasoningChunks, chunks, tokensPerChunk } = loads[0]!.sim;
+    expect(cacheReadTokens).toBeGreaterThan(0);
+    expect(reasoningChunks).toBeGreaterThan(0);
+    const load = { job: LOAD_SERVICE };
+    const tokens = (metric: string, match: Record<string, string> = {}) => sum(collectorMetrics, metric, { ...load, ...match });
+    // Usage arrives for the stream, nonStream and embeddings kinds. The abandoned stream is left
+    // before its usage chunk and the 500 has none: each adds 0. No prompt cache write in the load.
+    expect(tokens(P.usageInputTokens.name)).toBe(3 * n * promptTokens);
+    expect(tokens(P.usageInputTokens.name, { [L.operationName]: OPERATION.embeddings })).toBe(n * promptTokens);
+    expect(tokens(P.usageCacheReadInputTokens.name)).toBe(2 * n * cacheReadTokens);
+    expect(tokens(P.usageCacheWriteInputTokens.name)).toBe(0);
+    // Output counts the reasoning chunks before the content.
+    expect(tokens(P.usageOutputTokens.name)).toBe(2 * n * (reasoningChunks + chunks) * tokensPerChunk);
+    expect(tokens(P.usageReasoningOutputTokens.name)).toBe(2 * n * reasoningChunks * tokensPerChunk);
+    // The histogram beside them holds the same reported counts.
+    expect(tokens(`${P.tokenUsage.name}_sum`, { [L.tokenType]: 'input' })).toBe(tokens(P.usageInputTokens.name));
+    expect(tokens(`${P.tokenUsage.name}_sum`, { [L.tokenType]: 'output' })).toBe(tokens(P.usageOutputTokens.name));
+    // Embeddings have no output or reasoning series; every series has the modality, none an outcome.
+    const usageSeries = collectorMetrics.filter((x) => x.labels.job === LOAD_SERVICE && x.name.startsWith('gen_ai_client_inference_usage_'));
+    expect(usageSeries.length).toBeGreaterThan(0);
+    for (const x of usageSeries) {
+      expect(x.labels[L.tokenModality], x.name).toBe('unknown');
+      expect(x.labels[L.outcome], x.name).toBeUndefined();
+      expect(x.labels[L.errorType], x.name).toBeUndefined();
+    }
+    for (const m of [P.usageOutputTokens, P.usageReasoningOutputTokens]) {
+      expect(usageSeries.filter((x) => x.name === m.name && x.labels[L.operationName] === OPERATION.embeddings), m.name).toEqual([]);
+    }
+  });
+
   it('OTLP/gRPC export reaches the collector too, with the same counts', () => {
     const grpc = { job: GRPC_SERVICE };
     expect(sum(collectorMetrics, REQUESTS, { ...grpc, [L.outcome]: 'success' })).toBe(3);
@@ -647,6 +680,28 @@ describe.skipIf(missing !== undefined)('collector → Prometheus → dashboard, 
     expect(Object.keys(byStream).sort()).toEqual(['false', 'true']);
     expect(byStream.true).toBeCloseTo(median, 9);
     expect(byStream.false).toBeLessThanOrEqual(32);
+  });
+
+  it("cache hit ratio and reasoning share read back per model: the load's fixed parts of input and output, at Grafana's window", { timeout: 120_000 }, async () => {
+    // Every chat call that reports usage reads cacheReadTokens of its promptTokens from the cache
+    // and reasons for reasoningChunks of its output chunks; both counters of a series move in the
+    // same export, so the ratio of their rates is exact at any window. Embeddings: input, no cache.
+    const { promptTokens, cacheReadTokens, reasoningChunks, chunks } = loads[0]!.sim;
+    const { window, to } = await steadyTraffic();
+    const byModel = async (title: string) => {
+      const target = dashboardTargets().find((t) => t.title === title)!;
+      const lines = (await prom(dashboardQuery(target.expr, STEADY_SERVICE, window), to)).data.result;
+      return Object.fromEntries(lines.map((r) => [r.metric[L.requestModel], Number(r.value[1])]));
+    };
+    const chat = DEMO_MODELS.map((m) => m.name);
+    const embedding = DEMO_EMBEDDING_MODELS[0]!.name;
+    const cache = await byModel('Cache hit ratio by provider and model');
+    expect(Object.keys(cache).sort()).toEqual([...chat, embedding].sort());
+    for (const model of chat) expect(cache[model], model).toBeCloseTo(cacheReadTokens / promptTokens, 9);
+    expect(cache[embedding]).toBe(0);
+    const reasoning = await byModel('Reasoning share by provider and model');
+    expect(Object.keys(reasoning).sort()).toEqual([...chat].sort());
+    for (const model of chat) expect(reasoning[model], model).toBeCloseTo(reasoningChunks / (reasoningChunks + chunks), 9);
   });
 
   it('heatmaps read back: the +Inf cell of the duration heatmap is the successful calls per second, at any window', { timeout: 120_000 }, async () => {

@@ -7,10 +7,11 @@
  *   panel that speaks of streams shows the streams' number; the per-request panel keeps the two
  *   apart.
  * - Heatmaps: a cell is calls (or chunks) per second in one bucket, the same number at any zoom.
- * - The Serving, Gateway and System rows: every query of every panel returns the number of a known
- *   load (a model server with two models and the gauges two server processes report, a gateway with
- *   backends and fallbacks, a process with host metrics, GPUs reported by two processes), and a panel
- *   or query added to those rows without an expected value fails.
+ * - The Tokens and cache, Serving, Gateway and System rows: every query of every panel returns the
+ *   number of a known load (the token counters of two providers' models, an embedding model and an
+ *   idle one; a model server with two models and the gauges two server processes report, a gateway
+ *   with backends and fallbacks, a process with host metrics, GPUs reported by two processes), and a
+ *   panel or query added to those rows without an expected value fails.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,10 +56,14 @@ function panelsOf(type: string, metric: string): PanelJson[] {
   return panels.filter((p) => p.type === type && (p.targets ?? []).some((t) => (t.expr ?? '').includes(`${metric}_`)));
 }
 
+/** The time range of the `$__range` stats: 20 minutes, ending at the evaluation time. */
+const RANGE_S = 1200;
+
 /** The query with the dashboard variables on "All" and Grafana's window. */
 function substitute(expr: string, rateWindowS: number): string {
   return expr
     .replace(/\$\{?__rate_interval\}?/g, `${rateWindowS}s`)
+    .replace(/\$\{?__range\}?/g, `${RANGE_S}s`)
     .replace(/\$\{?(job|instance|provider|model|operation|stream)\}?/g, '.*');
 }
 
@@ -325,15 +330,72 @@ const systemSeries = [
   ...gpuGauges('b'),
 ];
 
+// The tokens and cache row
+
+/**
+ * The GenAI semconv token counters, per second. m (openai) on two instances: a 60 input (30 read
+ * from the cache), 30 output (10 reasoning); b 40 input (10 cached), 20 output (no reasoning). m2
+ * (anthropic: input counts cache reads and writes) 200 input, 150 read from the cache, 30 written,
+ * 20 output. The embedding model e: 30 input, nothing cached, no output or reasoning counter. An
+ * idle model whose counters do not move: rates of 0, no share (nothing to take a share of).
+ */
+const U = {
+  input: P.usageInputTokens.name,
+  output: P.usageOutputTokens.name,
+  cacheRead: P.usageCacheReadInputTokens.name,
+  cacheWrite: P.usageCacheWriteInputTokens.name,
+  reasoning: P.usageReasoningOutputTokens.name,
+};
+const ANTHROPIC = { [L.providerName]: 'anthropic' };
+const EMBEDDINGS = { [L.requestModel]: 'e', [L.operationName]: 'embeddings' };
+const IDLE = model('idle');
+const usage = (labels: Labels, perSecond: Partial<Record<keyof typeof U, number>>) =>
+  Object.entries(perSecond).map(([type, n]) => series(U[type as keyof typeof U], { [L.tokenModality]: 'unknown', ...labels }, 15 * n));
+const tokenSeries = [
+  ...usage({ [L.requestStream]: 'true' }, { input: 60, cacheRead: 30, cacheWrite: 0, output: 30, reasoning: 10 }),
+  ...usage({ instance: 'b', [L.requestStream]: 'false' }, { input: 40, cacheRead: 10, cacheWrite: 0, output: 20, reasoning: 0 }),
+  ...usage({ ...ANTHROPIC, ...M2 }, { input: 200, cacheRead: 150, cacheWrite: 30, output: 20, reasoning: 0 }),
+  ...usage(EMBEDDINGS, { input: 30, cacheRead: 0, cacheWrite: 0 }),
+  ...usage(IDLE, { input: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0 }),
+];
+const providerModel = (provider: string, m: string) => ({ [L.providerName]: provider, [L.requestModel]: m });
+
+
 const proc = { job: BASE.job, instance: BASE.instance };
 const gpuLine = (n: string) => ({ [GPU_LABEL.id]: `GPU-uuid-${n}`, [GPU_LABEL.name]: `GPU ${n}` });
 /**
- * What each target of the three rows must return on these loads, by panel title and legend:
+ * What each target of these rows must return on these loads, by panel title and legend:
  * the labels and the value of every sample (rounded to 4 decimals). Derivations: a quantile in a
  * bucket (a, b] holding n of N observations below rank r is a + (r − below) / n × (b − a).
  */
 type Samples = Array<[Labels, number]>;
 const ROWS: Record<string, { load: Array<{ series: string; values: string }>; panels: Record<string, Record<string, Samples>> }> = {
+  'Tokens and cache': {
+    load: tokenSeries,
+    panels: {
+      // over the 20-minute range: (100 + 200 + 30) and (50 + 20) tokens per second
+      'Input tokens (time range)': { 'Input tokens (time range)': [[{}, 330 * RANGE_S]] },
+      'Output tokens (time range)': { 'Output tokens (time range)': [[{}, 70 * RANGE_S]] },
+      // (40 + 150) / 330 and 10 / 70
+      'Cache hit ratio (time range)': { 'Cache hit ratio (time range)': [[{}, 0.5758]] },
+      'Reasoning share (time range)': { 'Reasoning share (time range)': [[{}, 0.1429]] },
+      'Tokens/s by type and model': {
+        [`input {{${L.requestModel}}}`]: [[model('m'), 100], [model('m2'), 200], [model('e'), 30], [IDLE, 0]],
+        [`output {{${L.requestModel}}}`]: [[model('m'), 50], [model('m2'), 20], [IDLE, 0]],
+        [`cache read {{${L.requestModel}}}`]: [[model('m'), 40], [model('m2'), 150], [model('e'), 0], [IDLE, 0]],
+        [`cache write {{${L.requestModel}}}`]: [[model('m'), 0], [model('m2'), 30], [model('e'), 0], [IDLE, 0]],
+        [`reasoning {{${L.requestModel}}}`]: [[model('m'), 10], [model('m2'), 0], [IDLE, 0]],
+      },
+      // input without a cache read is 0 (e); no input, no value (idle)
+      'Cache hit ratio by provider and model': {
+        [`{{${L.providerName}}} {{${L.requestModel}}}`]: [[providerModel('openai', 'm'), 0.4], [providerModel('anthropic', 'm2'), 0.75], [providerModel('openai', 'e'), 0]],
+      },
+      // no output, no value (e, idle)
+      'Reasoning share by provider and model': {
+        [`{{${L.providerName}}} {{${L.requestModel}}}`]: [[providerModel('openai', 'm'), 0.2], [providerModel('anthropic', 'm2'), 0]],
+      },
+    },
+  },
   Serving: {
     load: servingSeries,
     panels: {
@@ -467,7 +529,7 @@ function rowPanels(): Map<string, PanelJson[]> {
   return out;
 }
 
-describe('the serving, gateway and system rows, evaluated by promtool on known loads', () => {
+describe('the tokens and cache, serving, gateway and system rows, evaluated by promtool on known loads', () => {
   const rows = rowPanels();
 
   it('every panel and every query of these rows has an expected value here, and nothing else does', () => {

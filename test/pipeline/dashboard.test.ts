@@ -213,7 +213,7 @@ describe('Inference overview dashboard', () => {
       expect.arrayContaining(['Requests/s', 'Error ratio', 'Active requests', 'TTFT p95', 'Time per output chunk p95', 'Streamed output tokens/s (p50)']),
     );
     const rows = panels.filter((p) => p.type === 'row').map((p) => p.title);
-    expect(rows).toEqual(['Overview', 'Latency', 'Throughput', 'Errors', 'Saturation', 'SLO attainment', 'Serving', 'Gateway', 'System', 'HTTP (instrumentation-http)']);
+    expect(rows).toEqual(['Overview', 'Latency', 'Throughput', 'Tokens and cache', 'Errors', 'Saturation', 'SLO attainment', 'Serving', 'Gateway', 'System', 'HTTP (instrumentation-http)']);
     expect(queryPanels.filter((p) => p.type === 'heatmap').length).toBeGreaterThanOrEqual(3);
     const exprs = targets.map(({ t }) => t.expr ?? '');
     expect(exprs.some((e) => e.includes('le="1.28"'))).toBe(true);
@@ -222,6 +222,46 @@ describe('Inference overview dashboard', () => {
     expect(exprs.some((e) => e.includes(`sum by (${PROMETHEUS_LABEL.errorType})`))).toBe(true);
     expect(exprs.some((e) => e.includes(HTTP_METRIC.serverDuration.name))).toBe(true);
     expect(exprs.some((e) => e.includes(HTTP_METRIC.clientDuration.name))).toBe(true);
+  });
+
+  it('the tokens and cache row: the five token counters per model, the cache hit ratio and the reasoning share (0–1), tokens over the range', () => {
+    const P = PROMETHEUS_METRIC;
+    const L = PROMETHEUS_LABEL;
+    const inRow: PanelJson[] = [];
+    let current = '';
+    for (const p of dash.panels) {
+      if (p.type === 'row') current = p.title ?? '';
+      else if (current === 'Tokens and cache') inRow.push(p);
+    }
+    const counters = [P.usageInputTokens, P.usageOutputTokens, P.usageCacheReadInputTokens, P.usageCacheWriteInputTokens, P.usageReasoningOutputTokens];
+    // Tokens per second: one query per counter, by request model.
+    const perSecond = inRow.filter((p) => p.type === 'timeseries' && (p.targets ?? []).length === counters.length);
+    expect(perSecond).toHaveLength(1);
+    expect(perSecond[0]!.targets!.map((t) => t.expr)).toEqual(
+      counters.map((c) => expect.stringMatching(new RegExp(`^sum by \\(${L.requestModel}\\) \\(rate\\(${c.name}\\{[^}]*\\}\\[\\$__rate_interval\\]\\)\\)$`))),
+    );
+    // The shares: part / (whole > 0), per provider and model over time and over the range in a stat.
+    const shares: Array<[string, string]> = [
+      [P.usageCacheReadInputTokens.name, P.usageInputTokens.name],
+      [P.usageReasoningOutputTokens.name, P.usageOutputTokens.name],
+    ];
+    for (const [part, whole] of shares) {
+      const found = inRow.filter((p) => (p.targets ?? []).some((t) => metricReferences(t.expr ?? '')[0]?.name === part && (t.expr ?? '').includes(' / ')));
+      expect(found.map((p) => p.type).sort(), part).toEqual(['stat', 'timeseries']);
+      for (const p of found) {
+        expect(p.fieldConfig?.defaults?.unit, p.title).toBe('percentunit');
+        const expr = p.targets![0]!.expr!;
+        expect(metricReferences(expr).map((r) => r.name), p.title).toEqual([part, whole]);
+        expect(expr, p.title).toMatch(/ > 0\)$/);
+        if (p.type === 'timeseries') {
+          expect(expr, p.title).toContain(`sum by (${L.providerName}, ${L.requestModel})`);
+          expect([p.fieldConfig?.defaults?.min, p.fieldConfig?.defaults?.max], p.title).toEqual([0, 1]);
+        } else expect(expr, p.title).toContain('[$__range]');
+      }
+    }
+    // Tokens over the range: increase() of input and of output.
+    const totals = inRow.filter((p) => p.type === 'stat' && !(p.targets![0]!.expr ?? '').includes(' / ')).map((p) => metricReferences(p.targets![0]!.expr!).map((r) => r.name));
+    expect(totals).toEqual([[P.usageInputTokens.name], [P.usageOutputTokens.name]]);
   });
 
   it('the serving rows: server TTFT beside client TTFT in one panel, per-backend client series, fallbacks by reason', () => {

@@ -80,6 +80,24 @@ export {
   type AnthropicUsage,
 } from './instrumentations/anthropic/index.js';
 export {
+  GoogleGenAIInstrumentation,
+  GOOGLE_GENAI_SUPPORTED_VERSIONS,
+  geminiUsage,
+  instrumentGoogleGenAI,
+  type GoogleGenAIInstrumentationConfig,
+  type GoogleGenAIInstrumentationOptions,
+} from './instrumentations/google-genai/index.js';
+export {
+  AISDKInstrumentation,
+  AI_SDK_SUPPORTED_VERSIONS,
+  inferenceEmbeddingMiddleware,
+  inferenceMiddleware,
+  type AISDKInstrumentationConfig,
+  type InferenceEmbeddingModelMiddleware,
+  type InferenceLanguageModelMiddleware,
+  type InferenceMiddlewareOptions,
+} from './instrumentations/ai-sdk/index.js';
+export {
   DEFAULT_SERVER_ROUTES,
   InferenceServerInstrumentation,
   operationOfPath,

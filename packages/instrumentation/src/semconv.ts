@@ -137,6 +137,14 @@ export const PROVIDER = {
   ollama: 'ollama',
   /** Any other OpenAI-compatible server (vLLM, Ollama, a gateway) unless the user names it. */
   openaiCompatible: 'openai_compatible',
+  mistralAi: 'mistral_ai',
+  groq: 'groq',
+  deepseek: 'deepseek',
+  xAi: 'x_ai',
+  perplexity: 'perplexity',
+  cohere: 'cohere',
+  ibmWatsonxAi: 'ibm.watsonx.ai',
+  azureAiInference: 'azure.ai.inference',
 } as const;
 
 /** Phases a model server reports; apps may name other stages (label values stay bounded). */

@@ -1,13 +1,27 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  AISDKInstrumentation,
   AnthropicInstrumentation,
   BedrockInstrumentation,
+  GoogleGenAIInstrumentation,
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
   OpenAIInstrumentation,
   enabledByEnv,
   getInferenceInstrumentations,
+  type InferenceInstrumentationsConfig,
 } from '../../../packages/instrumentation/src/index.js';
+
+/** The registry as it must be: name, the modules its loader hook intercepts, its class; in order. */
+const EXPECTED = [
+  ['inference-openai', ['openai'], OpenAIInstrumentation],
+  ['inference-anthropic', ['@anthropic-ai/sdk'], AnthropicInstrumentation],
+  ['inference-ai-sdk', ['ai'], AISDKInstrumentation],
+  ['inference-google-genai', ['@google/genai'], GoogleGenAIInstrumentation],
+  ['inference-bedrock', ['@aws-sdk/client-bedrock-runtime'], BedrockInstrumentation],
+  // Patches node:http/https prototypes when enabled: no loader hook needed.
+  ['inference-server', [], InferenceServerInstrumentation],
+] as const;
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -19,17 +33,8 @@ afterEach(() => {
 
 describe('the instrumentation registry', () => {
   it('names each instrumentation once, with the modules it patches', () => {
-    expect(INFERENCE_INSTRUMENTATIONS.map((e) => [e.name, e.modules])).toEqual([
-      ['inference-openai', ['openai']],
-      ['inference-anthropic', ['@anthropic-ai/sdk']],
-      ['inference-bedrock', ['@aws-sdk/client-bedrock-runtime']],
-      // Patches node:http/https prototypes when enabled: no loader hook needed.
-      ['inference-server', []],
-    ]);
-    expect(INFERENCE_INSTRUMENTATIONS[0]!.create({ enabled: false })).toBeInstanceOf(OpenAIInstrumentation);
-    expect(INFERENCE_INSTRUMENTATIONS[1]!.create({ enabled: false })).toBeInstanceOf(AnthropicInstrumentation);
-    expect(INFERENCE_INSTRUMENTATIONS[2]!.create({ enabled: false })).toBeInstanceOf(BedrockInstrumentation);
-    expect(INFERENCE_INSTRUMENTATIONS[3]!.create({ enabled: false })).toBeInstanceOf(InferenceServerInstrumentation);
+    expect(INFERENCE_INSTRUMENTATIONS.map((e) => [e.name, e.modules])).toEqual(EXPECTED.map(([name, modules]) => [name, modules]));
+    EXPECTED.forEach(([, , cls], i) => expect(INFERENCE_INSTRUMENTATIONS[i]!.create({ enabled: false })).toBeInstanceOf(cls));
   });
 
   it.each([
@@ -45,20 +50,14 @@ describe('the instrumentation registry', () => {
   });
 
   it('getInferenceInstrumentations follows the environment; a config `enabled` overrides it', () => {
-    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'inference-openai,inference-anthropic,inference-bedrock,inference-server';
+    process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS = EXPECTED.map(([name]) => name).join(',');
     expect(getInferenceInstrumentations()).toEqual([]);
     const forced = getInferenceInstrumentations({ 'inference-openai': { enabled: true } });
     expect(forced).toHaveLength(1);
     expect(forced[0]).toBeInstanceOf(OpenAIInstrumentation);
     forced[0]!.disable();
     delete process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS;
-    expect(
-      getInferenceInstrumentations({
-        'inference-openai': { enabled: false },
-        'inference-anthropic': { enabled: false },
-        'inference-bedrock': { enabled: false },
-        'inference-server': { enabled: false },
-      }),
-    ).toEqual([]);
+    const allOff = Object.fromEntries(EXPECTED.map(([name]) => [name, { enabled: false }])) as InferenceInstrumentationsConfig;
+    expect(getInferenceInstrumentations(allOff)).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../../helpers/otlp-receiver.js';
 import { APPS, diagLines, run, startFakeOpenAI } from '../../helpers/apps.js';
+import { INFERENCE_NAMES } from '../../helpers/registry.js';
 
 let sim: { url: string; close(): Promise<void> };
 beforeAll(async () => {
@@ -34,7 +35,7 @@ describe('otel-inference/register with the app’s own MeterProvider', () => {
         "otel-inference: info: a MeterProvider is already registered (by the app or an earlier preload): recording into it, with no reader of our own; the app's SDK sends and flushes the metrics",
       ]);
       expect(JSON.parse(res.stdout)).toEqual({
-        status: { ownsMeterProvider: false, instrumentations: ['inference-openai', 'inference-anthropic', 'inference-bedrock', 'inference-server'], esmHook: expect.any(String) },
+        status: { ownsMeterProvider: false, instrumentations: INFERENCE_NAMES, esmHook: expect.any(String) },
         errors: 0,
         requests: [1],
         httpMetrics: false,

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { run, type Loader } from '../../helpers/apps.js';
+import { INFERENCE_NAMES } from '../../helpers/registry.js';
 
 const { supportsSyncHooks } = createRequire(import.meta.url)('import-in-the-middle/supports-sync-hooks.mjs') as {
   supportsSyncHooks(): boolean;
@@ -34,7 +35,7 @@ describe.concurrent(`the preload on Node.js ${process.version}`, () => {
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual({
       ownsMeterProvider: true,
-      instrumentations: ['inference-openai', 'inference-anthropic', 'inference-bedrock', 'inference-server', 'http', 'undici'],
+      instrumentations: [...INFERENCE_NAMES, 'http', 'undici'],
       esmHook: EXPECTED_HOOK,
       openaiPatched: true,
     });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type Point } from '../../helpers/otlp-receiver.js';
 import { run, startFakeOpenAI } from '../../helpers/apps.js';
+import { INFERENCE_NAMES } from '../../helpers/registry.js';
 
 let sim: { url: string; close(): Promise<void> };
 beforeAll(async () => {
@@ -31,7 +32,7 @@ describe.concurrent('a second copy of otel-inference/register does nothing', () 
       expect(res.stderr).toBe('');
       const [report, answer] = res.stdout.trimEnd().split('\n');
       expect(answer).toBe('answer: hello');
-      const status = { ownsMeterProvider: true, instrumentations: ['inference-openai', 'inference-anthropic', 'inference-bedrock', 'inference-server', 'http', 'undici'], esmHook: expect.any(String) };
+      const status = { ownsMeterProvider: true, instrumentations: [...INFERENCE_NAMES, 'http', 'undici'], esmHook: expect.any(String) };
       expect(JSON.parse(report!)).toEqual({
         providerStarted: true,
         // Both copies see the one MeterProvider, which is the global one.

@@ -15,7 +15,13 @@ import {
   ANTHROPIC_SUPPORTED_VERSIONS,
   type AnthropicInstrumentationConfig,
 } from './anthropic/instrumentation.js';
+import { AISDKInstrumentation, AI_SDK_SUPPORTED_VERSIONS, type AISDKInstrumentationConfig } from './ai-sdk/instrumentation.js';
 import { OpenAIInstrumentation, OPENAI_SUPPORTED_VERSIONS, type OpenAIInstrumentationConfig } from './openai/instrumentation.js';
+import {
+  GoogleGenAIInstrumentation,
+  GOOGLE_GENAI_SUPPORTED_VERSIONS,
+  type GoogleGenAIInstrumentationConfig,
+} from './google-genai/instrumentation.js';
 import { BedrockInstrumentation, BEDROCK_SUPPORTED_VERSIONS, type BedrockInstrumentationConfig } from './bedrock/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
@@ -38,6 +44,8 @@ export interface InstrumentationEntry<C = unknown> {
 export interface InferenceInstrumentationsConfig {
   'inference-openai'?: OpenAIInstrumentationConfig;
   'inference-anthropic'?: AnthropicInstrumentationConfig;
+  'inference-ai-sdk'?: AISDKInstrumentationConfig;
+  'inference-google-genai'?: GoogleGenAIInstrumentationConfig;
   'inference-bedrock'?: BedrockInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
 }
@@ -62,6 +70,22 @@ const ENTRIES: Entries = {
       'the `@anthropic-ai/sdk` client: messages.create and beta.messages.create, streamed or not, and messages.stream() through them',
     create: (config) => new AnthropicInstrumentation(config),
   },
+  'inference-ai-sdk': {
+    name: 'inference-ai-sdk',
+    modules: ['ai'],
+    supportedVersions: AI_SDK_SUPPORTED_VERSIONS,
+    description:
+      'the Vercel AI SDK (`ai`), any provider: generateText, streamText, generateObject, streamObject, embed and embedMany, each model call',
+    create: (config) => new AISDKInstrumentation(config),
+  },
+  'inference-google-genai': {
+    name: 'inference-google-genai',
+    modules: ['@google/genai'],
+    supportedVersions: GOOGLE_GENAI_SUPPORTED_VERSIONS,
+    description:
+      'the `@google/genai` client: models.generateContent, generateContentStream and embedContent (and chats on them), Gemini API and Vertex AI',
+    create: (config) => new GoogleGenAIInstrumentation(config),
+  },
   'inference-bedrock': {
     name: 'inference-bedrock',
     modules: ['@aws-sdk/client-bedrock-runtime'],
@@ -82,7 +106,7 @@ const ENTRIES: Entries = {
   },
 };
 
-/** Every library instrumentation of this package, in a stable order. */
+/** Every library instrumentation of this package, in a stable order: the client libraries, then the server side. */
 export const INFERENCE_INSTRUMENTATIONS: readonly InstrumentationEntry[] = Object.values(ENTRIES) as InstrumentationEntry[];
 
 function envList(value: string | undefined): string[] {

@@ -50,11 +50,13 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       ...(config.providerName !== undefined ? { providerName: config.providerName } : {}),
     },
     'inference-anthropic': { ...shared },
+    'inference-google-genai': { ...shared },
     'inference-bedrock': { ...shared },
     'inference-server': {
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
     },
+    'inference-ai-sdk': { ...shared },
   };
 }
 

@@ -28,12 +28,8 @@ describe('BedrockInstrumentation', () => {
     const entry = INFERENCE_INSTRUMENTATIONS.find((e) => e.name === 'inference-bedrock');
     expect(entry?.modules).toEqual(['@aws-sdk/client-bedrock-runtime']);
     expect(entry?.supportedVersions).toEqual(['>=3.587.0 <4']);
-    const [created] = getInferenceInstrumentations({
-      'inference-openai': { enabled: false },
-      'inference-anthropic': { enabled: false },
-      'inference-bedrock': { enabled: true },
-      'inference-server': { enabled: false },
-    });
+    const allOff = Object.fromEntries(INFERENCE_INSTRUMENTATIONS.map((e) => [e.name, { enabled: false }]));
+    const [created] = getInferenceInstrumentations({ ...allOff, 'inference-bedrock': { enabled: true } });
     expect(created).toBeInstanceOf(BedrockInstrumentation);
     created?.disable();
   });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, startFakeOpenAI } from '../../../helpers/apps.js';
+import { INFERENCE_INSTRUMENTATIONS } from '../../../../packages/instrumentation/src/index.js';
 
 let sim: { url: string; close(): Promise<void> };
 beforeAll(async () => {
@@ -25,11 +26,8 @@ describe('OpenAIInstrumentation in the NodeSDK', () => {
     expect(res.code).toBe(0);
     const requests = [{ scope: 'otel-inference', value: 1 }];
     expect(JSON.parse(res.stdout)).toEqual({
-      instrumentations: [
-        '@otel-inference/instrumentation/openai',
-        '@otel-inference/instrumentation/anthropic',
-        '@otel-inference/instrumentation/server',
-      ],
+      // getInferenceInstrumentations(): every entry of the registry, in its order.
+      instrumentations: INFERENCE_INSTRUMENTATIONS.map((entry) => entry.create({ enabled: false }).instrumentationName),
       enabled: { patched: true, requests },
       // Unpatched: the second call is not recorded.
       disabled: { patched: false, requests },
