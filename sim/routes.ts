@@ -6,6 +6,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Behavior } from './behavior.js';
 import type { Handler } from './context.js';
 import { anthropicErrorBody, anthropicErrorHeaders, handleAnthropicCountTokens, handleAnthropicMessages } from './handlers/anthropic.js';
+import { BEDROCK_HANDLERS, bedrockErrorBody, bedrockErrorHeaders, bedrockPath } from './handlers/bedrock.js';
 import { handleChat } from './handlers/chat.js';
 import { handleCompletions } from './handlers/completions.js';
 import { handleEmbeddings } from './handlers/embeddings.js';
@@ -29,7 +30,7 @@ export interface Route {
   readonly handler: Handler;
   /** The provider's own error body for `status` (default: OpenAI's). */
   readonly errorBody?: (status: number, message?: string) => unknown;
-  /** Headers the provider adds to an injected error answer (`status`), e.g. Anthropic's `retry-after`. */
+  /** Headers the provider adds to an injected error answer (`status`), e.g. Anthropic's `retry-after`, AWS's `x-amzn-errortype`. */
   readonly errorHeaders?: (status: number, behavior: Behavior) => OutgoingHttpHeaders;
 }
 
@@ -74,11 +75,23 @@ const OLLAMA_ROUTES: readonly Route[] = [
   { kind: 'embeddings', match: exactPath('/api/embed'), handler: handleOllamaEmbed, errorBody: ollamaErrorBody },
   { kind: 'embeddings', match: exactPath('/api/embeddings'), handler: handleOllamaEmbeddings, errorBody: ollamaErrorBody },
 ];
+/** Amazon Bedrock Runtime (sim/handlers/bedrock.ts): POST /model/{modelId}/{converse,converse-stream,invoke,invoke-with-response-stream}. */
+const BEDROCK_ROUTES: readonly Route[] = (['converse', 'converse-stream', 'invoke', 'invoke-with-response-stream'] as const).map(
+  (action) => ({
+    kind: 'chat',
+    match: bedrockPath(action),
+    handler: BEDROCK_HANDLERS[action]!,
+    errorBody: bedrockErrorBody,
+    errorHeaders: bedrockErrorHeaders,
+  }),
+);
+
 
 export const ROUTES: readonly Route[] = [
   ...OPENAI_ROUTES,
   ...ANTHROPIC_ROUTES,
   ...GEMINI_ROUTES,
+  ...BEDROCK_ROUTES,
   ...OLLAMA_ROUTES,
 ];
 

@@ -104,12 +104,14 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
     }
     const { route, params } = found;
     const errorBodyOf = route.errorBody ?? errorBody;
+    const errorHeadersOf = (status: number): OutgoingHttpHeaders => ({ ...route.errorHeaders?.(status, defaults) });
     if (bodyError || !isPlainObject(body)) {
-      return sendJson(res, 400, errorBodyOf(400, `We could not parse the JSON body of your request. (${bodyError?.message ?? 'expected an object'})`));
+      const message = `We could not parse the JSON body of your request. (${bodyError?.message ?? 'expected an object'})`;
+      return sendJson(res, 400, errorBodyOf(400, message), errorHeadersOf(400));
     }
 
     const parsed = parseSimHeader(req.headers['x-sim']);
-    if ('error' in parsed) return sendJson(res, 400, errorBodyOf(400, parsed.error));
+    if ('error' in parsed) return sendJson(res, 400, errorBodyOf(400, parsed.error), errorHeadersOf(400));
     const xsim = parsed.behavior;
     const p: Behavior = { ...defaults, ...(profile ? sampleProfile(profile, route.kind, body, random) : {}), ...xsim };
     // An explicit chunkMs/chunks/reasoningChunks/tokensPerChunk in x-sim replaces the profile's jittered schedule.

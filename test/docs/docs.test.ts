@@ -1,14 +1,16 @@
 /**
  * The docs against the tree: the README stays short and opens with the two commands, every
  * relative link (and #anchor) resolves, every OTEL_* variable the sources read and every
- * instrumentation name the preload knows is in docs/configuration.md, and the docs state the
- * openai version range the instrumentation patches.
+ * instrumentation name the preload knows is in docs/configuration.md, the docs state the
+ * openai version range the instrumentation patches, and docs/libraries.md gives every client
+ * library's range as its registry entry has it.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { OPENAI_SUPPORTED_VERSIONS } from '../../packages/instrumentation/src/instrumentations/openai/instrumentation.js';
+import { INFERENCE_INSTRUMENTATIONS } from '../../packages/instrumentation/src/instrumentations/registry.js';
 import { REGISTER_INSTRUMENTATIONS } from '../../packages/otel-inference/src/register/instrumentations.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -170,5 +172,22 @@ describe('the openai version range', () => {
       if (Number(m[1]) !== min || Number(m[2]) !== max) wrong.push(m[0]);
     }
     expect(wrong, `expected ${phrase}`).toEqual([]);
+  });
+});
+
+describe('docs/libraries.md', () => {
+  const libraries = read('docs/libraries.md');
+  const clientEntries = INFERENCE_INSTRUMENTATIONS.filter((entry) => entry.modules.length > 0);
+
+  it.each(clientEntries.map((entry) => [entry.name, entry] as const))('has a row for %s with its supportedVersions', (name, entry) => {
+    const row = libraries.split('\n').find((line) => line.includes(`| \`${name}\` |`));
+    expect(row, `a table row naming \`${name}\``).toBeDefined();
+    const cells = row!.split('|').map((cell) => cell.trim());
+    expect(cells[3]).toBe(entry.supportedVersions.map((range) => `\`${range}\``).join(', '));
+  });
+
+  it('lists no instrumentation the registry does not have', () => {
+    const named = [...libraries.matchAll(/^\| [^|]+ \| `(inference-[a-z-]+)` \|/gm)].map((m) => m[1]);
+    expect(named).toEqual(clientEntries.map((entry) => entry.name));
   });
 });

@@ -64,6 +64,13 @@ export {
   type StreamUsage,
 } from './instrumentations/openai/index.js';
 export {
+  BedrockInstrumentation,
+  BEDROCK_SUPPORTED_VERSIONS,
+  instrumentBedrock,
+  type BedrockInstrumentationConfig,
+  type BedrockInstrumentationOptions,
+} from './instrumentations/bedrock/index.js';
+export {
   AnthropicInstrumentation,
   ANTHROPIC_SUPPORTED_VERSIONS,
   anthropicTokenUsage,

@@ -5,6 +5,8 @@ describe('errorTypeOf', () => {
   it.each([
     ['HTTP status', Object.assign(new Error('x'), { status: 503 }), '503'],
     ['statusCode', Object.assign(new Error('x'), { statusCode: 404 }), '404'],
+    ['AWS SDK $metadata.httpStatusCode', Object.assign(new Error('x'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } }), '429'],
+    ['AWS SDK in-stream exception, no status', Object.assign(new Error('x'), { name: 'ModelStreamErrorException', $metadata: {} }), 'ModelStreamErrorException'],
     ['class name', new RangeError('x'), 'RangeError'],
     ['subclass name', new (class ProviderOverloaded extends Error {})('x'), 'ProviderOverloaded'],
     ['timeout by name', Object.assign(new Error('x'), { name: 'APIConnectionTimeoutError' }), 'timeout'],

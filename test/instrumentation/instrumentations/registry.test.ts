@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   AISDKInstrumentation,
   AnthropicInstrumentation,
+  BedrockInstrumentation,
   GoogleGenAIInstrumentation,
   INFERENCE_INSTRUMENTATIONS,
   InferenceServerInstrumentation,
@@ -19,6 +20,7 @@ const EXPECTED = [
   ['inference-anthropic', ['@anthropic-ai/sdk'], AnthropicInstrumentation],
   ['inference-ai-sdk', ['ai'], AISDKInstrumentation],
   ['inference-google-genai', ['@google/genai'], GoogleGenAIInstrumentation],
+  ['inference-bedrock', ['@aws-sdk/client-bedrock-runtime'], BedrockInstrumentation],
   // The ESM loader hook matches exact specifiers: the two modules whose classes are patched.
   ['inference-langchain', ['@langchain/core/language_models/chat_models', '@langchain/core/language_models/llms'], LangChainInstrumentation],
   // `ollama/browser` is a module of its own for the ESM loader hook.

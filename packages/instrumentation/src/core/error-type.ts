@@ -32,11 +32,12 @@ export function isAbortError(error: unknown): boolean {
 }
 
 /**
- * Low-cardinality `error.type`: the HTTP status code when the error carries one, `timeout`
- * for timeouts, otherwise the error's class name (`_OTHER` when it has none we can trust).
+ * Low-cardinality `error.type`: the HTTP status code when the error carries one (`status`,
+ * `statusCode`, or the AWS SDK's `$metadata.httpStatusCode`), `timeout` for timeouts, otherwise
+ * the error's class name (`_OTHER` when it has none we can trust).
  */
 export function errorTypeOf(error: unknown): string {
-  const status = field(error, 'status') ?? field(error, 'statusCode');
+  const status = field(error, 'status') ?? field(error, 'statusCode') ?? field(field(error, '$metadata'), 'httpStatusCode');
   if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) {
     return String(status);
   }

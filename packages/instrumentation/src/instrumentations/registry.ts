@@ -29,6 +29,7 @@ import {
   LANGCHAIN_SUPPORTED_VERSIONS,
   type LangChainInstrumentationConfig,
 } from './langchain/instrumentation.js';
+import { BedrockInstrumentation, BEDROCK_SUPPORTED_VERSIONS, type BedrockInstrumentationConfig } from './bedrock/instrumentation.js';
 import { InferenceServerInstrumentation, type InferenceServerInstrumentationConfig } from './server/instrumentation.js';
 
 export interface InstrumentationEntry<C = unknown> {
@@ -52,6 +53,7 @@ export interface InferenceInstrumentationsConfig {
   'inference-anthropic'?: AnthropicInstrumentationConfig;
   'inference-ai-sdk'?: AISDKInstrumentationConfig;
   'inference-google-genai'?: GoogleGenAIInstrumentationConfig;
+  'inference-bedrock'?: BedrockInstrumentationConfig;
   'inference-langchain'?: LangChainInstrumentationConfig;
   'inference-ollama'?: OllamaInstrumentationConfig;
   'inference-server'?: InferenceServerInstrumentationConfig;
@@ -92,6 +94,14 @@ const ENTRIES: Entries = {
     description:
       'the `@google/genai` client: models.generateContent, generateContentStream and embedContent (and chats on them), Gemini API and Vertex AI',
     create: (config) => new GoogleGenAIInstrumentation(config),
+  },
+  'inference-bedrock': {
+    name: 'inference-bedrock',
+    modules: ['@aws-sdk/client-bedrock-runtime'],
+    supportedVersions: BEDROCK_SUPPORTED_VERSIONS,
+    description:
+      '`@aws-sdk/client-bedrock-runtime`: Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream sent through the client',
+    create: (config) => new BedrockInstrumentation(config),
   },
   'inference-langchain': {
     name: 'inference-langchain',

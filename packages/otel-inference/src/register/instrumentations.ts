@@ -50,14 +50,15 @@ function inferenceOptions(config: RegisterConfig): Required<InferenceInstrumenta
       ...(config.providerName !== undefined ? { providerName: config.providerName } : {}),
     },
     'inference-anthropic': { ...shared },
+    'inference-ai-sdk': { ...shared },
     'inference-google-genai': { ...shared },
+    'inference-bedrock': { ...shared },
     'inference-langchain': { ...shared },
+    'inference-ollama': { ...shared },
     'inference-server': {
       ...shared,
       ...(config.serverRoutes !== undefined ? { routes: config.serverRoutes } : {}),
     },
-    'inference-ai-sdk': { ...shared },
-    'inference-ollama': { ...shared },
   };
 }
 
