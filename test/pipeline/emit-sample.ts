@@ -17,7 +17,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 
 import { HTTP_ATTR, HTTP_METRIC } from '../../grafana/names.js';
 import { instrumentsFor } from '../../packages/instrumentation/src/core/instruments.js';
-import { ATTR, OPERATION, OUTCOME, TOKEN_TYPE } from '../../packages/instrumentation/src/semconv.js';
+import { ATTR, OPERATION, OUTCOME, TOKEN_MODALITY, TOKEN_TYPE } from '../../packages/instrumentation/src/semconv.js';
 
 export async function emitSample(endpoint: string, serviceName = 'emit-sample'): Promise<void> {
   const reader = new PeriodicExportingMetricReader({
@@ -57,6 +57,12 @@ export async function emitSample(endpoint: string, serviceName = 'emit-sample'):
   i.activeRequests.add(2, base);
   i.activeRequests.add(-1, base);
   i.outputTokenRate.record(66, base);
+  const usage = { ...base, [ATTR.tokenModality]: TOKEN_MODALITY.unknown };
+  i.usageInputTokens.add(12, usage);
+  i.usageOutputTokens.add(40, usage);
+  i.usageCacheReadInputTokens.add(8, usage);
+  i.usageCacheWriteInputTokens.add(0, usage);
+  i.usageReasoningOutputTokens.add(16, usage);
   const meter = provider.getMeter('otel-inference-sample', '0.1.0');
   const http = (m: (typeof HTTP_METRIC)[keyof typeof HTTP_METRIC]) => meter.createHistogram(m.otelName, { unit: m.unit });
   http(HTTP_METRIC.serverDuration).record(0.05, {
