@@ -22,10 +22,11 @@ export interface InferenceInstrumentationConfig extends InstrumentationConfig {
 export abstract class InferenceInstrumentation<
   C extends InferenceInstrumentationConfig = InferenceInstrumentationConfig,
 > extends InstrumentationBase<C> {
-  // Both are set only after construction: InstrumentationBase's constructor calls setConfig()
+  // Set only after construction: InstrumentationBase's constructor calls setConfig() and init()
   // before a subclass's fields are initialised.
   private meterProvider: MeterProvider | undefined;
   private inferenceMetrics: InferenceMetrics | undefined;
+  private undos: (() => void)[] | undefined;
 
   constructor(name: string, config: C = {} as C) {
     super(name, VERSION, config);
@@ -38,6 +39,32 @@ export abstract class InferenceInstrumentation<
       ...(this.getConfig().modelAllowlist !== undefined ? { modelAllowlist: this.getConfig().modelAllowlist } : {}),
     });
     return this.inferenceMetrics;
+  }
+
+  /**
+   * The patch and unpatch callbacks of a module definition (or module file) whose `patch` returns
+   * its undo, or `{ exports, undo }` when it hands out replacement exports. Each copy of the module
+   * (ESM and CJS) is patched on load; unpatch undoes every patch applied.
+   */
+  protected patchHooks(patch: (moduleExports: unknown) => (() => void) | { exports: unknown; undo: () => void }): {
+    patch: (moduleExports: unknown) => unknown;
+    unpatch: (moduleExports: unknown) => unknown;
+  } {
+    return {
+      patch: (moduleExports) => {
+        const patched = patch(moduleExports);
+        if (typeof patched === 'function') {
+          (this.undos ??= []).push(patched);
+          return moduleExports;
+        }
+        (this.undos ??= []).push(patched.undo);
+        return patched.exports;
+      },
+      unpatch: (moduleExports) => {
+        for (const undo of this.undos?.splice(0) ?? []) undo();
+        return moduleExports;
+      },
+    };
   }
 
   override setMeterProvider(meterProvider: MeterProvider): void {

@@ -17,27 +17,13 @@ export type AISDKInstrumentationConfig = InferenceInstrumentationConfig;
  * require-in-the-middle, ESM through import-in-the-middle; `disable()` turns it off.
  */
 export class AISDKInstrumentation extends InferenceInstrumentation<AISDKInstrumentationConfig> {
-  private undos: (() => void)[] = [];
-
   constructor(config: AISDKInstrumentationConfig = {}) {
     super('@otel-inference/instrumentation/ai-sdk', config);
   }
 
   protected override init() {
-    return [
-      new InstrumentationNodeModuleDefinition(
-        'ai',
-        AI_SDK_SUPPORTED_VERSIONS,
-        (moduleExports: unknown) => {
-          const patched = patchAISDK(moduleExports, () => this.metrics);
-          this.undos.push(patched.undo);
-          return patched.exports;
-        },
-        (moduleExports: unknown) => {
-          for (const undo of this.undos.splice(0)) undo();
-          return moduleExports;
-        },
-      ),
-    ];
+    // The CJS build's exports are getters that cannot be replaced: the patch hands out a copy.
+    const { patch, unpatch } = this.patchHooks((moduleExports) => patchAISDK(moduleExports, () => this.metrics));
+    return [new InstrumentationNodeModuleDefinition('ai', AI_SDK_SUPPORTED_VERSIONS, patch, unpatch)];
   }
 }

@@ -20,29 +20,15 @@ export interface AnthropicInstrumentationConfig
  * given. `disable()` restores the original methods.
  */
 export class AnthropicInstrumentation extends InferenceInstrumentation<AnthropicInstrumentationConfig> {
-  private uninstalls: (() => void)[] | undefined;
-
   constructor(config: AnthropicInstrumentationConfig = {}) {
     super('@otel-inference/instrumentation/anthropic', config);
   }
 
   protected override init() {
-    return [
-      new InstrumentationNodeModuleDefinition(
-        '@anthropic-ai/sdk',
-        ANTHROPIC_SUPPORTED_VERSIONS,
-        (moduleExports: unknown) => {
-          const { providerName } = this.getConfig();
-          (this.uninstalls ??= []).push(
-            patchAnthropic(moduleExports, providerName !== undefined ? { providerName } : {}, () => this.metrics),
-          );
-          return moduleExports;
-        },
-        (moduleExports: unknown) => {
-          for (const uninstall of this.uninstalls?.splice(0) ?? []) uninstall();
-          return moduleExports;
-        },
-      ),
-    ];
+    const { patch, unpatch } = this.patchHooks((moduleExports) => {
+      const { providerName } = this.getConfig();
+      return patchAnthropic(moduleExports, providerName !== undefined ? { providerName } : {}, () => this.metrics);
+    });
+    return [new InstrumentationNodeModuleDefinition('@anthropic-ai/sdk', ANTHROPIC_SUPPORTED_VERSIONS, patch, unpatch)];
   }
 }

@@ -12,7 +12,7 @@ import { defaultInferenceMetrics, type InferenceMetrics } from '../../core/metri
 import { serverOfUrl } from '../../core/server.js';
 import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
 import { OPERATION, PROVIDER } from '../../semconv.js';
-import { at, recordingMethod, signalOf, StainlessCall } from '../stainless/observe.js';
+import { at, recordingStainlessMethod, signalOf, StainlessCall } from '../stainless/observe.js';
 import { anthropicReaders } from './readers.js';
 import { markInstrumented } from '../../core/instrumented.js';
 
@@ -142,7 +142,7 @@ export function patchAnthropic(
     for (const proto of resourcePrototypes(target)) {
       undo.push(
         wrapMethod(proto, 'create', (original: AnyFunction) =>
-          recordingMethod(original, (resource, args) => beginCall(resource, args, config), 'anthropic'),
+          recordingStainlessMethod(original, (resource, args) => beginCall(resource, args, config), 'anthropic'),
         ),
       );
     }

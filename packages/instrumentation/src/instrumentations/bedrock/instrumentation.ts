@@ -17,26 +17,12 @@ export type BedrockInstrumentationConfig = InferenceInstrumentationConfig;
  * the NodeSDK's `instrumentations` or to `registerInstrumentations`; `disable()` restores `send`.
  */
 export class BedrockInstrumentation extends InferenceInstrumentation<BedrockInstrumentationConfig> {
-  private uninstalls: (() => void)[] | undefined;
-
   constructor(config: BedrockInstrumentationConfig = {}) {
     super('@otel-inference/instrumentation/bedrock', config);
   }
 
   protected override init() {
-    return [
-      new InstrumentationNodeModuleDefinition(
-        '@aws-sdk/client-bedrock-runtime',
-        BEDROCK_SUPPORTED_VERSIONS,
-        (moduleExports: unknown) => {
-          (this.uninstalls ??= []).push(patchBedrock(moduleExports, () => this.metrics));
-          return moduleExports;
-        },
-        (moduleExports: unknown) => {
-          for (const uninstall of this.uninstalls?.splice(0) ?? []) uninstall();
-          return moduleExports;
-        },
-      ),
-    ];
+    const { patch, unpatch } = this.patchHooks((moduleExports) => patchBedrock(moduleExports, () => this.metrics));
+    return [new InstrumentationNodeModuleDefinition('@aws-sdk/client-bedrock-runtime', BEDROCK_SUPPORTED_VERSIONS, patch, unpatch)];
   }
 }

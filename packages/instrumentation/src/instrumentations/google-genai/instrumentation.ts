@@ -19,26 +19,12 @@ export type GoogleGenAIInstrumentationConfig = InferenceInstrumentationConfig;
  * the original methods.
  */
 export class GoogleGenAIInstrumentation extends InferenceInstrumentation<GoogleGenAIInstrumentationConfig> {
-  private uninstalls: (() => void)[] | undefined;
-
   constructor(config: GoogleGenAIInstrumentationConfig = {}) {
     super('@otel-inference/instrumentation/google-genai', config);
   }
 
   protected override init() {
-    return [
-      new InstrumentationNodeModuleDefinition(
-        '@google/genai',
-        GOOGLE_GENAI_SUPPORTED_VERSIONS,
-        (moduleExports: unknown) => {
-          (this.uninstalls ??= []).push(patchGoogleGenAI(moduleExports, () => this.metrics));
-          return moduleExports;
-        },
-        (moduleExports: unknown) => {
-          for (const uninstall of this.uninstalls?.splice(0) ?? []) uninstall();
-          return moduleExports;
-        },
-      ),
-    ];
+    const { patch, unpatch } = this.patchHooks((moduleExports) => patchGoogleGenAI(moduleExports, () => this.metrics));
+    return [new InstrumentationNodeModuleDefinition('@google/genai', GOOGLE_GENAI_SUPPORTED_VERSIONS, patch, unpatch)];
   }
 }

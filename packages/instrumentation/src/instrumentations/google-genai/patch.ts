@@ -20,7 +20,7 @@ import type { RequestRecorder } from '../../core/recorder.js';
 import { serverOfUrl } from '../../core/server.js';
 import type { UsageExtractor } from '../../core/shapes.js';
 import { InstrumentedIterator, type ChunkHandlers } from '../../core/stream.js';
-import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
+import { recordingMethod, wrapMethod, type AnyFunction } from '../../core/wrap.js';
 import { OPERATION, PROVIDER } from '../../semconv.js';
 import { embedUsage, generateUsage, geminiResponseModel, isGeminiOutputChunk } from './usage.js';
 
@@ -211,38 +211,7 @@ function beginCall(models: unknown, params: unknown, method: Method, config: Con
 }
 
 function recording(original: AnyFunction, method: Method, config: Config): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
-    let call: GenAICall | undefined;
-    try {
-      call = beginCall(this, args[0], method, config);
-    } catch (error) {
-      reportInternalError('google-genai request', error);
-    }
-    if (call === undefined) return original.apply(this, args);
-    let result: unknown;
-    try {
-      result = original.apply(this, args);
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
-    try {
-      // Our reaction is registered before the caller's `await`: a stream's generator is watched
-      // before anyone can iterate it. Our derived promise never rejects.
-      if (isThenable(result)) {
-        const settled = call;
-        result.then(
-          (value) => settled.settle(value),
-          (error: unknown) => settled.fail(error),
-        );
-      } else {
-        call.settle(result);
-      }
-    } catch (error) {
-      reportInternalError('google-genai result', error);
-    }
-    return result;
-  };
+  return recordingMethod(original, (self, args): GenAICall | undefined => beginCall(self, args[0], method, config), 'google-genai');
 }
 
 function isModelsPrototype(value: unknown): value is Obj {

@@ -20,21 +20,12 @@ export type OllamaInstrumentationConfig = InferenceInstrumentationConfig;
  * `disable()` restores the original methods.
  */
 export class OllamaInstrumentation extends InferenceInstrumentation<OllamaInstrumentationConfig> {
-  private uninstalls: (() => void)[] | undefined;
-
   constructor(config: OllamaInstrumentationConfig = {}) {
     super('@otel-inference/instrumentation/ollama', config);
   }
 
   protected override init() {
-    const patch = (moduleExports: unknown): unknown => {
-      (this.uninstalls ??= []).push(patchOllama(moduleExports, () => this.metrics));
-      return moduleExports;
-    };
-    const unpatch = (moduleExports: unknown): unknown => {
-      for (const uninstall of this.uninstalls?.splice(0) ?? []) uninstall();
-      return moduleExports;
-    };
+    const { patch, unpatch } = this.patchHooks((moduleExports) => patchOllama(moduleExports, () => this.metrics));
     // `ollama/browser` is the module that defines the client (the Node build extends it). A
     // require of `ollama` loads it as `ollama/dist/browser.cjs`; an import of `ollama/browser`
     // reaches the ESM hook as `ollama/dist/browser.mjs`.

@@ -15,7 +15,7 @@ import { defaultInferenceMetrics, type InferenceMetrics } from '../../core/metri
 import type { RequestRecorder } from '../../core/recorder.js';
 import { serverOfUrl } from '../../core/server.js';
 import { InstrumentedIterator, type ChunkHandlers } from '../../core/stream.js';
-import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
+import { recordingMethod, wrapMethod, type AnyFunction } from '../../core/wrap.js';
 import { OPERATION, PROVIDER } from '../../semconv.js';
 import { isOllamaOutputChunk, ollamaErrorType, ollamaResponseModel, ollamaUsage } from './shapes.js';
 import { markInstrumented } from '../../core/instrumented.js';
@@ -217,38 +217,7 @@ function beginCall(client: unknown, args: unknown[], method: Method, config: Con
 }
 
 function recording(original: AnyFunction, method: Method, config: Config): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
-    let call: OllamaCall | undefined;
-    try {
-      call = beginCall(this, args, method, config);
-    } catch (error) {
-      reportInternalError('ollama request', error);
-    }
-    if (call === undefined) return original.apply(this, args);
-    let result: unknown;
-    try {
-      result = original.apply(this, args);
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
-    try {
-      if (isThenable(result)) {
-        const observed = call;
-        // Watches the caller's own promise, which is returned as it is. Registered before the
-        // caller's await, so a stream is hooked before the caller can iterate it.
-        result.then(
-          (value) => observed.settle(value),
-          (error: unknown) => observed.fail(error),
-        );
-      } else {
-        call.settle(result);
-      }
-    } catch (error) {
-      reportInternalError('ollama result', error);
-    }
-    return result;
-  };
+  return recordingMethod(original, (self, args): OllamaCall | undefined => beginCall(self, args, method, config), 'ollama');
 }
 
 function isClientPrototype(proto: unknown): proto is Obj {

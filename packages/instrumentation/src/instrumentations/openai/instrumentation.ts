@@ -18,30 +18,16 @@ export interface OpenAIInstrumentationConfig
  * restores the original methods.
  */
 export class OpenAIInstrumentation extends InferenceInstrumentation<OpenAIInstrumentationConfig> {
-  private uninstalls: (() => void)[] | undefined;
-
   constructor(config: OpenAIInstrumentationConfig = {}) {
     super('@otel-inference/instrumentation/openai', config);
   }
 
   protected override init() {
-    return [
-      new InstrumentationNodeModuleDefinition(
-        'openai',
-        OPENAI_SUPPORTED_VERSIONS,
-        (moduleExports: unknown) => {
-          this.patch(moduleExports);
-          return moduleExports;
-        },
-        (moduleExports: unknown) => {
-          for (const uninstall of this.uninstalls?.splice(0) ?? []) uninstall();
-          return moduleExports;
-        },
-      ),
-    ];
+    const { patch, unpatch } = this.patchHooks((moduleExports) => this.patch(moduleExports));
+    return [new InstrumentationNodeModuleDefinition('openai', OPENAI_SUPPORTED_VERSIONS, patch, unpatch)];
   }
 
-  private patch(moduleExports: unknown): void {
+  private patch(moduleExports: unknown): () => void {
     const { providerName, streamUsage, streamUsageHosts } = this.getConfig();
     const options = {
       ...(providerName !== undefined ? { providerName } : {}),
@@ -49,7 +35,8 @@ export class OpenAIInstrumentation extends InferenceInstrumentation<OpenAIInstru
       ...(streamUsageHosts !== undefined ? { streamUsageHosts } : {}),
     };
     const checkDoubleCounting = () => warnIfDoubleCounting(moduleExports);
-    (this.uninstalls ??= []).push(patchOpenAI(moduleExports, options, () => this.metrics, checkDoubleCounting));
+    const undo = patchOpenAI(moduleExports, options, () => this.metrics, checkDoubleCounting);
     checkDoubleCounting();
+    return undo;
   }
 }

@@ -14,7 +14,7 @@ import { serverOfUrl } from '../../core/server.js';
 import { extractResponseModel, extractUsage, isOutputChunk } from '../../core/shapes.js';
 import { wrapMethod, type AnyFunction } from '../../core/wrap.js';
 import { OPERATION, PROVIDER, PROVIDER_BY_HOST } from '../../semconv.js';
-import { at, recordingMethod, signalOf, StainlessCall, type ResponseReaders } from '../stainless/observe.js';
+import { at, recordingStainlessMethod, signalOf, StainlessCall, type ResponseReaders } from '../stainless/observe.js';
 import {
   bodyAskingForUsage,
   resendIfRefused,
@@ -158,7 +158,7 @@ function beginCall(
 }
 
 function recordingCreate(original: AnyFunction, endpoint: Endpoint, config: Config): AnyFunction {
-  return recordingMethod(
+  return recordingStainlessMethod(
     original,
     (resource, args) => {
       if (config.onFirstCall !== undefined) {

@@ -10,7 +10,7 @@ import { reportInternalError } from '../../core/internal-errors.js';
 import type { RequestRecorder } from '../../core/recorder.js';
 import type { OutputChunkPredicate, ResponseModelExtractor, UsageExtractor } from '../../core/shapes.js';
 import { InstrumentedIterator, type ChunkHandlers } from '../../core/stream.js';
-import type { AnyFunction } from '../../core/wrap.js';
+import { observeSettled, recordingMethod, type AnyFunction } from '../../core/wrap.js';
 
 /** How a provider's responses and stream events are read. */
 export interface ResponseReaders {
@@ -159,13 +159,8 @@ function observeAPIPromise(promise: Obj, call: StainlessCall): void {
 function observeResult(result: unknown, call: StainlessCall): void {
   if (isObject(result) && isThenable(result.responsePromise) && typeof result.parseResponse === 'function') {
     observeAPIPromise(result, call);
-  } else if (isThenable(result)) {
-    result.then(
-      (value) => call.settle(value),
-      (error: unknown) => call.fail(error),
-    );
   } else {
-    call.settle(result);
+    observeSettled(result, call);
   }
 }
 
@@ -174,33 +169,13 @@ function observeResult(result: unknown, call: StainlessCall): void {
  * starts. `begin` returns undefined for a call not to record (it then runs untouched); a throw
  * in `begin` or in the observation is reported and never reaches the caller.
  */
-export function recordingMethod(
+/** Records each call of a Stainless client's resource method (`create`), observing its APIPromise. */
+export function recordingStainlessMethod(
   original: AnyFunction,
   begin: (resource: unknown, args: unknown[]) => StainlessCall | undefined,
   what: string,
 ): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
-    let call: StainlessCall | undefined;
-    try {
-      call = begin(this, args);
-    } catch (error) {
-      reportInternalError(`${what} request`, error);
-    }
-    if (call === undefined) return original.apply(this, args);
-    let result: unknown;
-    try {
-      result = original.apply(this, call.args);
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
-    try {
-      observeResult(result, call);
-    } catch (error) {
-      reportInternalError(`${what} result`, error);
-    }
-    return result;
-  };
+  return recordingMethod(original, begin, what, observeResult);
 }
 
 /** `root[path[0]][path[1]]…`, or undefined where a step is missing. */
