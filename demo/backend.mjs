@@ -235,10 +235,30 @@ function promptTokensOf(body) {
   return Math.max(1, Math.round(text.length / 4));
 }
 
+/**
+ * A prefix cache as a model server's automatic prefix caching reports it (vLLM, SGLang): a system
+ * prompt this backend has served before is read from its cache, in whole blocks of 16 tokens;
+ * the first request with it is a miss. Reported as `prompt_tokens_details.cached_tokens`, which
+ * the gateway's client side records as cache-read input tokens. At most 64 prompts are kept.
+ */
+const CACHE_BLOCK_TOKENS = 16;
+const cachedPrefixes = new Set();
+function cachedTokensOf(body, promptTokens) {
+  const first = Array.isArray(body.messages) ? body.messages[0] : undefined;
+  if (first?.role !== 'system' || typeof first.content !== 'string') return 0;
+  if (!cachedPrefixes.has(first.content)) {
+    if (cachedPrefixes.size < 64) cachedPrefixes.add(first.content);
+    return 0;
+  }
+  const prefixTokens = Math.min(promptTokens, Math.round(first.content.length / 4));
+  return Math.floor(prefixTokens / CACHE_BLOCK_TOKENS) * CACHE_BLOCK_TOKENS;
+}
+
 async function serveChat(ctx, body, plan) {
   const { res, req, signal, created, id, model, sequence } = ctx;
   const stream = body.stream === true;
   const promptTokens = plan.promptTokens ?? promptTokensOf(body);
+  const cachedTokens = cachedTokensOf(body, promptTokens);
   req.tokens(promptTokens, 'input');
   sequence.tokens = promptTokens;
   const phaseOf = (name) => req.phase(name);
@@ -281,7 +301,12 @@ async function serveChat(ctx, body, plan) {
     decode.end();
   }
   if (signal.aborted) return;
-  const usage = { prompt_tokens: promptTokens, completion_tokens: outputTokens, total_tokens: promptTokens + outputTokens };
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: outputTokens,
+    total_tokens: promptTokens + outputTokens,
+    prompt_tokens_details: { cached_tokens: cachedTokens },
+  };
   req.setUsage({ inputTokens: promptTokens, outputTokens });
   req.setResponseModel(model);
   if (stream) {

@@ -225,7 +225,8 @@ function fixedSim(kind) {
  * prompts of 1024 tokens or more, in steps of 128); the others are cold. A share of the requests
  * to REASONING_MODEL think first (reasoning chunks before the content, at the model's mean chunk
  * gap: an explicit reasoningChunks replaces the profile's jittered schedule). A simulated server
- * reports these counts; the demo backends (demo/backend.mjs) have no prompt cache and do not reason.
+ * reports these counts. The demo backends (demo/backend.mjs) do not reason; they keep a prefix cache
+ * of their own, so the system prompt is a cache read from its second request on.
  */
 const SYSTEM_PROMPT = Array.from(
   { length: 18 },
