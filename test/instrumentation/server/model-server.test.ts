@@ -136,8 +136,9 @@ describe('the docs’ model server loop on node:http', () => {
     const serving = (PREFILL_MS + TOKENS * TOKEN_MS) / 1000;
     const queue = c.histogram(M.queueDuration);
     expect(queue.count).toBe(2);
-    // One went straight in; the other waited for the whole of the first one's service.
-    expect(queue.min!).toBeLessThan(0.01);
+    // One went straight in (its wait is scheduling only: bounded by half a service, not by a
+    // wall-clock guess a busy machine can exceed); the other waited for the whole of the first one's service.
+    expect(queue.min!).toBeLessThan(serving / 2);
     expect(queue.max!).toBeGreaterThanOrEqual(serving - 0.002);
     expect(queue.max!).toBeLessThan(elapsed);
 
