@@ -13,6 +13,17 @@ import { instrumentOllama, OllamaInstrumentation, OLLAMA_SUPPORTED_VERSIONS } fr
 import { ATTR, ERROR_TYPE, METRIC, OPERATION, PROVIDER } from '../../../../packages/instrumentation/src/semconv.js';
 import { collectGarbage, createTestMetrics, drain, drainTimed, sleep, type Collected, type TestMetrics } from '../../../helpers/metrics.js';
 
+/**
+ * What the caller's loop ends with after an abort, as ollama-js has it: the fetch's AbortError, or,
+ * when the abort lands between two reads and the body simply ends (seen on a busy machine), its own
+ * "Did not receive done or success response in stream." Either way the record is cancelled at the
+ * abort itself, which the tests check next.
+ */
+function expectAbortEnding(error: unknown): void {
+  const { name, message } = error as Error;
+  expect(name === 'AbortError' || message === 'Did not receive done or success response in stream.', `${name}: ${message}`).toBe(true);
+}
+
 // The lines differ in their types only where this test does not look.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyModule = any;
@@ -296,7 +307,7 @@ describe.each(VERSIONS)('ollama %s', (version, line) => {
         }
       })().catch((e: unknown) => e);
       expect(seen).toEqual(['tok1 ']);
-      expect((error as Error).name).toBe('AbortError');
+      expectAbortEnding(error);
       const unread = await client({ chunks: 5, chunkMs: 1000 }).generate({ model: m, prompt: 'p', stream: true });
       unread.abort();
       const c = await t.collect();
@@ -312,7 +323,7 @@ describe.each(VERSIONS)('ollama %s', (version, line) => {
       const error = await (async () => {
         for await (const _part of first) c1.abort();
       })().catch((e: unknown) => e);
-      expect((error as Error).name).toBe('AbortError');
+      expectAbortEnding(error);
       const c = await t.collect();
       expect(outcomes(c, m)).toEqual({ cancelled: 2 });
       expect(active(c, m)).toBe(0);
