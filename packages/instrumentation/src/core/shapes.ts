@@ -91,32 +91,75 @@ function usageOf(fields: {
 }
 
 /**
- * Anthropic's `usage`: its `input_tokens` leaves out the tokens read from and written to the
- * prompt cache, which TokenUsage's `inputTokens` includes.
+ * Anthropic's `usage` object, as a Message, `message_start`'s message or `message_delta` carry
+ * it (values unchecked).
  */
-function anthropicUsage(usage: Obj): TokenUsage | undefined {
-  const uncached = tokenCount(usage.input_tokens, 'usage.input_tokens');
-  const cacheRead = tokenCount(usage.cache_read_input_tokens, 'usage.cache_read_input_tokens');
-  const cacheWrite = tokenCount(usage.cache_creation_input_tokens, 'usage.cache_creation_input_tokens');
-  const input = uncached === undefined ? undefined : uncached + (cacheRead ?? 0) + (cacheWrite ?? 0);
-  return usageOf({ input, output: tokenCount(usage.output_tokens, 'usage.output_tokens'), cacheRead, cacheWrite });
+export interface AnthropicUsage {
+  input_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+  output_tokens?: unknown;
+}
+
+function missing(value: unknown): boolean {
+  return value === undefined || value === null;
 }
 
 /**
- * Gemini's `usageMetadata`: `candidatesTokenCount` leaves out the thinking tokens
- * (`thoughtsTokenCount`), which TokenUsage's `outputTokens` includes; `promptTokenCount`
- * includes the cached content.
+ * Anthropic's usage as {@link TokenUsage}. Anthropic's `input_tokens` excludes the tokens read
+ * from and written to the prompt cache, so `inputTokens` = input_tokens +
+ * cache_creation_input_tokens + cache_read_input_tokens (a cache field not reported counts 0:
+ * no cache used); a field that is not a token count leaves `inputTokens` out, since the total
+ * would be wrong. `cacheReadInputTokens` and `cacheWriteInputTokens` are the cache fields as
+ * reported. Anthropic does not report thinking tokens apart from `output_tokens`, so
+ * `reasoningOutputTokens` is never set. Undefined when nothing is reported.
  */
-function geminiUsage(metadata: Obj): TokenUsage | undefined {
-  const candidates = tokenCount(metadata.candidatesTokenCount, 'usageMetadata.candidatesTokenCount');
-  const thoughts = tokenCount(metadata.thoughtsTokenCount, 'usageMetadata.thoughtsTokenCount');
-  const output = candidates === undefined && thoughts === undefined ? undefined : (candidates ?? 0) + (thoughts ?? 0);
-  return usageOf({
-    input: tokenCount(metadata.promptTokenCount, 'usageMetadata.promptTokenCount'),
-    output,
-    cacheRead: tokenCount(metadata.cachedContentTokenCount, 'usageMetadata.cachedContentTokenCount'),
-    reasoning: thoughts,
-  });
+export function anthropicTokenUsage(usage: AnthropicUsage): TokenUsage | undefined {
+  const input = tokenCount(usage.input_tokens, 'usage.input_tokens');
+  const cacheWrite = tokenCount(usage.cache_creation_input_tokens, 'usage.cache_creation_input_tokens');
+  const cacheRead = tokenCount(usage.cache_read_input_tokens, 'usage.cache_read_input_tokens');
+  const output = tokenCount(usage.output_tokens, 'usage.output_tokens');
+  const result: TokenUsage = {};
+  const cachesKnown =
+    (cacheWrite !== undefined || missing(usage.cache_creation_input_tokens)) &&
+    (cacheRead !== undefined || missing(usage.cache_read_input_tokens));
+  if (input !== undefined && cachesKnown) {
+    const total = input + (cacheWrite ?? 0) + (cacheRead ?? 0);
+    if (Number.isSafeInteger(total)) result.inputTokens = total;
+  }
+  if (cacheRead !== undefined) result.cacheReadInputTokens = cacheRead;
+  if (cacheWrite !== undefined) result.cacheWriteInputTokens = cacheWrite;
+  if (output !== undefined) result.outputTokens = output;
+  return Object.keys(result).length === 0 ? undefined : result;
+}
+
+/**
+ * Gemini's `usageMetadata` in {@link TokenUsage} terms. Gemini's counts add up as
+ * `totalTokenCount = promptTokenCount + toolUsePromptTokenCount + candidatesTokenCount +
+ * thoughtsTokenCount`:
+ * - `promptTokenCount` already includes `cachedContentTokenCount`;
+ * - `toolUsePromptTokenCount` (the results of server-side tools, e.g. Google Search or code
+ *   execution, fed back to the model) is input the prompt count leaves out;
+ * - `candidatesTokenCount` leaves out `thoughtsTokenCount`.
+ *
+ * So inputTokens = prompt + toolUsePrompt, cacheReadInputTokens = cachedContent,
+ * outputTokens = candidates + thoughts, reasoningOutputTokens = thoughts. Gemini's JSON leaves a
+ * zero count out, so a missing addend counts as 0 once its sum has one reported part; a sum with
+ * no reported part stays missing.
+ */
+export function geminiUsage(usageMetadata: unknown): TokenUsage | undefined {
+  if (!isRecord(usageMetadata)) return undefined;
+  const prompt = tokenCount(usageMetadata.promptTokenCount, 'usageMetadata.promptTokenCount');
+  const toolUse = tokenCount(usageMetadata.toolUsePromptTokenCount, 'usageMetadata.toolUsePromptTokenCount');
+  const cached = tokenCount(usageMetadata.cachedContentTokenCount, 'usageMetadata.cachedContentTokenCount');
+  const candidates = tokenCount(usageMetadata.candidatesTokenCount, 'usageMetadata.candidatesTokenCount');
+  const thoughts = tokenCount(usageMetadata.thoughtsTokenCount, 'usageMetadata.thoughtsTokenCount');
+  const usage: TokenUsage = {};
+  if (prompt !== undefined || toolUse !== undefined) usage.inputTokens = (prompt ?? 0) + (toolUse ?? 0);
+  if (cached !== undefined) usage.cacheReadInputTokens = cached;
+  if (candidates !== undefined || thoughts !== undefined) usage.outputTokens = (candidates ?? 0) + (thoughts ?? 0);
+  if (thoughts !== undefined) usage.reasoningOutputTokens = thoughts;
+  return Object.keys(usage).length > 0 ? usage : undefined;
 }
 
 /**
@@ -144,7 +187,7 @@ export const extractUsage: UsageExtractor = (value) => {
         reasoning: detail(usage.completion_tokens_details, 'reasoning_tokens', 'usage.completion_tokens_details.reasoning_tokens'),
       });
     }
-    if ('cache_read_input_tokens' in usage || 'cache_creation_input_tokens' in usage) return anthropicUsage(usage);
+    if ('cache_read_input_tokens' in usage || 'cache_creation_input_tokens' in usage) return anthropicTokenUsage(usage);
     return usageOf({
       input: tokenCount(usage.input_tokens, 'usage.input_tokens'),
       output: tokenCount(usage.output_tokens, 'usage.output_tokens'),
@@ -152,7 +195,7 @@ export const extractUsage: UsageExtractor = (value) => {
       reasoning: detail(usage.output_tokens_details, 'reasoning_tokens', 'usage.output_tokens_details.reasoning_tokens'),
     });
   }
-  if (isRecord(value.usageMetadata)) return geminiUsage(value.usageMetadata);
+  return geminiUsage(value.usageMetadata);
   return undefined;
 };
 

@@ -4,51 +4,10 @@
  * never modified.
  */
 import { isRecord, type Obj } from '../../core/guards.js';
-import { extractResponseModel, tokenCount, type TokenUsage } from '../../core/shapes.js';
+import { anthropicTokenUsage, extractResponseModel, type AnthropicUsage, type TokenUsage } from '../../core/shapes.js';
+
+export { anthropicTokenUsage, type AnthropicUsage };
 import type { ResponseReaders } from '../stainless/observe.js';
-
-/**
- * Anthropic's `usage` object, as a Message, `message_start`'s message or `message_delta` carry
- * it (values unchecked).
- */
-export interface AnthropicUsage {
-  input_tokens?: unknown;
-  cache_creation_input_tokens?: unknown;
-  cache_read_input_tokens?: unknown;
-  output_tokens?: unknown;
-}
-
-function missing(value: unknown): boolean {
-  return value === undefined || value === null;
-}
-
-/**
- * Anthropic's usage as {@link TokenUsage}. Anthropic's `input_tokens` excludes the tokens read
- * from and written to the prompt cache, so `inputTokens` = input_tokens +
- * cache_creation_input_tokens + cache_read_input_tokens (a cache field not reported counts 0:
- * no cache used); a field that is not a token count leaves `inputTokens` out, since the total
- * would be wrong. `cacheReadInputTokens` and `cacheWriteInputTokens` are the cache fields as
- * reported. Anthropic does not report thinking tokens apart from `output_tokens`, so
- * `reasoningOutputTokens` is never set. Undefined when nothing is reported.
- */
-export function anthropicTokenUsage(usage: AnthropicUsage): TokenUsage | undefined {
-  const input = tokenCount(usage.input_tokens, 'usage.input_tokens');
-  const cacheWrite = tokenCount(usage.cache_creation_input_tokens, 'usage.cache_creation_input_tokens');
-  const cacheRead = tokenCount(usage.cache_read_input_tokens, 'usage.cache_read_input_tokens');
-  const output = tokenCount(usage.output_tokens, 'usage.output_tokens');
-  const result: TokenUsage = {};
-  const cachesKnown =
-    (cacheWrite !== undefined || missing(usage.cache_creation_input_tokens)) &&
-    (cacheRead !== undefined || missing(usage.cache_read_input_tokens));
-  if (input !== undefined && cachesKnown) {
-    const total = input + (cacheWrite ?? 0) + (cacheRead ?? 0);
-    if (Number.isSafeInteger(total)) result.inputTokens = total;
-  }
-  if (cacheRead !== undefined) result.cacheReadInputTokens = cacheRead;
-  if (cacheWrite !== undefined) result.cacheWriteInputTokens = cacheWrite;
-  if (output !== undefined) result.outputTokens = output;
-  return Object.keys(result).length === 0 ? undefined : result;
-}
 
 const INPUT_FIELDS = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
@@ -83,7 +42,7 @@ export class AnthropicStreamUsage {
 
   private take(usage: Obj, field: keyof AnthropicUsage): boolean {
     const value = usage[field];
-    if (missing(value)) return false;
+    if (value === undefined || value === null) return false;
     this.fields[field] = value;
     return true;
   }

@@ -3,36 +3,9 @@
  * output parts, `modelVersion`. Total: any input yields `undefined`/`false`, never a throw.
  */
 import { isRecord, type Obj } from '../../core/guards.js';
-import { tokenCount, type TokenUsage } from '../../core/shapes.js';
+import { geminiUsage, tokenCount, type TokenUsage } from '../../core/shapes.js';
 
-/**
- * Gemini's `usageMetadata` in {@link TokenUsage} terms. Gemini's counts add up as
- * `totalTokenCount = promptTokenCount + toolUsePromptTokenCount + candidatesTokenCount +
- * thoughtsTokenCount`:
- * - `promptTokenCount` already includes `cachedContentTokenCount`;
- * - `toolUsePromptTokenCount` (the results of server-side tools, e.g. Google Search or code
- *   execution, fed back to the model) is input the prompt count leaves out;
- * - `candidatesTokenCount` leaves out `thoughtsTokenCount`.
- *
- * So inputTokens = prompt + toolUsePrompt, cacheReadInputTokens = cachedContent,
- * outputTokens = candidates + thoughts, reasoningOutputTokens = thoughts. Gemini's JSON leaves a
- * zero count out, so a missing addend counts as 0 once its sum has one reported part; a sum with
- * no reported part stays missing.
- */
-export function geminiUsage(usageMetadata: unknown): TokenUsage | undefined {
-  if (!isRecord(usageMetadata)) return undefined;
-  const prompt = tokenCount(usageMetadata.promptTokenCount, 'usageMetadata.promptTokenCount');
-  const toolUse = tokenCount(usageMetadata.toolUsePromptTokenCount, 'usageMetadata.toolUsePromptTokenCount');
-  const cached = tokenCount(usageMetadata.cachedContentTokenCount, 'usageMetadata.cachedContentTokenCount');
-  const candidates = tokenCount(usageMetadata.candidatesTokenCount, 'usageMetadata.candidatesTokenCount');
-  const thoughts = tokenCount(usageMetadata.thoughtsTokenCount, 'usageMetadata.thoughtsTokenCount');
-  const usage: TokenUsage = {};
-  if (prompt !== undefined || toolUse !== undefined) usage.inputTokens = (prompt ?? 0) + (toolUse ?? 0);
-  if (cached !== undefined) usage.cacheReadInputTokens = cached;
-  if (candidates !== undefined || thoughts !== undefined) usage.outputTokens = (candidates ?? 0) + (thoughts ?? 0);
-  if (thoughts !== undefined) usage.reasoningOutputTokens = thoughts;
-  return Object.keys(usage).length > 0 ? usage : undefined;
-}
+export { geminiUsage };
 
 /** Usage of a generateContent response or stream chunk. */
 export function generateUsage(value: unknown): TokenUsage | undefined {
