@@ -140,19 +140,33 @@ export function claimedByPatch(): boolean {
   return true;
 }
 
+/**
+ * Begins the record of one model call: undefined, and the call runs unrecorded, when `model` is
+ * not an object or beginning failed (reported once per place, `what`).
+ */
+function startCall(
+  metrics: MetricsSource,
+  model: unknown,
+  embedding: boolean,
+  stream: boolean,
+  what: string,
+): { recorder: RequestRecorder; info: ModelInfo } | undefined {
+  try {
+    if (!isObject(model)) return undefined;
+    const info = modelInfo(model, embedding);
+    const recorder = begin(metrics, model, info, stream);
+    return recorder === undefined ? undefined : { recorder, info };
+  } catch (error) {
+    reportInternalError(what, error);
+    return undefined;
+  }
+}
+
 /** `doGenerate`: one call, its usage and response model from the result. */
 export function observeGenerate(metrics: MetricsSource, model: unknown, params: unknown, call: () => unknown): unknown {
-  let recorder: RequestRecorder | undefined;
-  let info: ModelInfo | undefined;
-  try {
-    if (isObject(model)) {
-      info = modelInfo(model, false);
-      recorder = begin(metrics, model, info, false);
-    }
-  } catch (error) {
-    reportInternalError('ai-sdk doGenerate', error);
-  }
-  if (recorder === undefined || info === undefined) return call();
+  const started = startCall(metrics, model, false, false, 'ai-sdk doGenerate');
+  if (started === undefined) return call();
+  const { recorder, info } = started;
   const signal = abortSignalOf(params);
   const family = info.family;
   let result: unknown;
@@ -182,13 +196,9 @@ export function observeGenerate(metrics: MetricsSource, model: unknown, params: 
 
 /** `doEmbed`: one call (embedMany makes one per chunk of values), usage `{ tokens }`. */
 export function observeEmbed(metrics: MetricsSource, model: unknown, params: unknown, call: () => unknown): unknown {
-  let recorder: RequestRecorder | undefined;
-  try {
-    if (isObject(model)) recorder = begin(metrics, model, modelInfo(model, true), false);
-  } catch (error) {
-    reportInternalError('ai-sdk doEmbed', error);
-  }
-  if (recorder === undefined) return call();
+  const started = startCall(metrics, model, true, false, 'ai-sdk doEmbed');
+  if (started === undefined) return call();
+  const { recorder } = started;
   const signal = abortSignalOf(params);
   let result: unknown;
   try {
@@ -339,17 +349,9 @@ function observedStream(source: ReadableStream<unknown>, recorder: RequestRecord
  * one a gap; usage from the `finish` part; the call ends when the stream does.
  */
 export function observeStream(metrics: MetricsSource, model: unknown, params: unknown, call: () => unknown): unknown {
-  let recorder: RequestRecorder | undefined;
-  let info: ModelInfo | undefined;
-  try {
-    if (isObject(model)) {
-      info = modelInfo(model, false);
-      recorder = begin(metrics, model, info, true);
-    }
-  } catch (error) {
-    reportInternalError('ai-sdk doStream', error);
-  }
-  if (recorder === undefined || info === undefined) return call();
+  const started = startCall(metrics, model, false, true, 'ai-sdk doStream');
+  if (started === undefined) return call();
+  const { recorder, info } = started;
   const signal = abortSignalOf(params);
   const family = info.family;
   // The caller's abort ends the call then, as cancelled: once aborted, an SDK may stop reading

@@ -4,7 +4,7 @@
  * gives `undefined` or only the fields that are token counts.
  */
 import { isRecord, type Obj } from '../../core/guards.js';
-import { tokenCount, type TokenUsage } from '../../core/shapes.js';
+import { anthropicTokenUsage, tokenCount, type TokenUsage } from '../../core/shapes.js';
 
 function build(input: number | undefined, output: number | undefined, cacheRead?: number, cacheWrite?: number): TokenUsage | undefined {
   const usage: TokenUsage = {};
@@ -36,12 +36,8 @@ export function converseUsage(usage: unknown): TokenUsage | undefined {
  * `cache_creation_input_tokens` and `cache_read_input_tokens`.
  */
 export function anthropicUsage(usage: Obj, withOutput = true): TokenUsage | undefined {
-  return build(
-    tokenCount(usage.input_tokens, 'usage.input_tokens'),
-    withOutput ? tokenCount(usage.output_tokens, 'usage.output_tokens') : undefined,
-    tokenCount(usage.cache_read_input_tokens, 'usage.cache_read_input_tokens'),
-    tokenCount(usage.cache_creation_input_tokens, 'usage.cache_creation_input_tokens'),
-  );
+  // The same normalisation as the Anthropic SDK's responses: one copy, in core/shapes.ts.
+  return anthropicTokenUsage(withOutput ? usage : { ...usage, output_tokens: undefined });
 }
 
 /**
